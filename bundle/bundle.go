@@ -60,7 +60,10 @@ func Load(dir string, log logrus.FieldLogger) (*Bundle, error) {
 	if err != nil {
 		return nil, err
 	}
-	return b, checkRoot(b)
+	if err := checkRoot(b); err != nil {
+		return nil, err
+	}
+	return b, nil
 }
 
 // Parse decodes and validates config.json data for a bundle at the absolute
@@ -69,14 +72,14 @@ func Parse(data []byte, dir string, log logrus.FieldLogger) (*Bundle, error) {
 	var spec specs.Spec
 	dec := json.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&spec); err != nil {
-		return nil, fmt.Errorf("%s: %w", ConfigFile, describeJSONError(err))
+		return nil, describeJSONError(err)
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return nil, fmt.Errorf("%s: unexpected data after the top-level object", ConfigFile)
 	}
 	allow, err := explicitAllow(data)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", ConfigFile, describeJSONError(err))
+		return nil, describeJSONError(err)
 	}
 	if err := Validate(&spec, log); err != nil {
 		return nil, err
@@ -90,12 +93,24 @@ func Parse(data []byte, dir string, log logrus.FieldLogger) (*Bundle, error) {
 	return b, nil
 }
 
-// explicitAllow returns the booleans present under freebsd.jail.allow.
+// explicitAllow returns the booleans present under freebsd.jail.allow. It
+// decodes into pointers with the tags of specs.FreeBSDJailAllow, so that
+// keys match exactly as they do for the spec (encoding/json matches them
+// case-insensitively) and null counts as absent, as it does for the spec.
 func explicitAllow(data []byte) (map[string]bool, error) {
 	var raw struct {
 		FreeBSD *struct {
 			Jail *struct {
-				Allow map[string]json.RawMessage `json:"allow"`
+				Allow *struct {
+					SetHostname   *bool `json:"setHostname"`
+					RawSockets    *bool `json:"rawSockets"`
+					Chflags       *bool `json:"chflags"`
+					Quotas        *bool `json:"quotas"`
+					SocketAf      *bool `json:"socketAf"`
+					Mlock         *bool `json:"mlock"`
+					ReservedPorts *bool `json:"reservedPorts"`
+					Suser         *bool `json:"suser"`
+				} `json:"allow"`
 			} `json:"jail"`
 		} `json:"freebsd"`
 	}
@@ -103,24 +118,30 @@ func explicitAllow(data []byte) (map[string]bool, error) {
 		return nil, err
 	}
 	set := map[string]bool{}
-	if raw.FreeBSD == nil || raw.FreeBSD.Jail == nil {
+	if raw.FreeBSD == nil || raw.FreeBSD.Jail == nil || raw.FreeBSD.Jail.Allow == nil {
 		return set, nil
 	}
-	for name, v := range raw.FreeBSD.Jail.Allow {
-		var on bool
-		if json.Unmarshal(v, &on) == nil {
-			set[name] = on
+	a := raw.FreeBSD.Jail.Allow
+	for name, v := range map[string]*bool{
+		"setHostname": a.SetHostname, "rawSockets": a.RawSockets, "chflags": a.Chflags,
+		"quotas": a.Quotas, "socketAf": a.SocketAf, "mlock": a.Mlock,
+		"reservedPorts": a.ReservedPorts, "suser": a.Suser,
+	} {
+		if v != nil {
+			set[name] = *v
 		}
 	}
 	return set, nil
 }
 
+// describeJSONError names the field of a type error; a FieldError already
+// names config.json, anything else gets it as a prefix.
 func describeJSONError(err error) error {
 	var te *json.UnmarshalTypeError
 	if errors.As(err, &te) && te.Field != "" {
 		return Fieldf(te.Field, "cannot use JSON %s as %s", te.Value, te.Type)
 	}
-	return err
+	return fmt.Errorf("%s: %w", ConfigFile, err)
 }
 
 func checkRoot(b *Bundle) error {

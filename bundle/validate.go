@@ -3,8 +3,10 @@ package bundle
 import (
 	"fmt"
 	"maps"
-	"slices"
 	"path"
+	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -48,14 +50,19 @@ func Validate(spec *specs.Spec, log logrus.FieldLogger) error {
 	return errs.Err()
 }
 
+// semver is MAJOR.MINOR.PATCH with an optional pre-release or build suffix
+// (semver.org); runtime-spec's own development versions look like
+// "1.3.1-dev".
+var semver = regexp.MustCompile(`^(0|[1-9][0-9]{0,8})\.(0|[1-9][0-9]{0,8})\.(0|[1-9][0-9]{0,8})([-+][0-9A-Za-z.+-]+)?$`)
+
 func validateVersion(v string, errs *Errors) {
-	var major, minor, patch int
-	var rest string
-	n, _ := fmt.Sscanf(v, "%d.%d.%d%s", &major, &minor, &patch, &rest)
-	if n < 3 {
+	m := semver.FindStringSubmatch(v)
+	if m == nil {
 		errs.Add("ociVersion", "%q is not a semantic version", v)
 		return
 	}
+	major, _ := strconv.Atoi(m[1])
+	minor, _ := strconv.Atoi(m[2])
 	if major < minMajor || major > maxMajor || (major == minMajor && minor < minMinor) || (major == maxMajor && minor > maxMinor) {
 		errs.Add("ociVersion", "%q is not supported (runj-go supports %d.%d.0 to %d.%d.x)", v, minMajor, minMinor, maxMajor, maxMinor)
 	}
@@ -101,17 +108,21 @@ func validateProcess(p *specs.Process, prefix string, errs *Errors) {
 	if p.CommandLine != "" {
 		errs.Add(prefix+".commandLine", "is Windows-only; use %s.args", prefix)
 	}
-	seen := map[string]bool{}
+	// Keyed by resource: RLIMIT_AS and RLIMIT_VMEM are the same limit.
+	seen := map[int]string{}
 	for i, r := range p.Rlimits {
 		at := fmt.Sprintf("%s.rlimits[%d]", prefix, i)
-		if _, ok := Rlimits[r.Type]; !ok {
+		res, ok := Rlimits[r.Type]
+		if !ok {
 			errs.Add(at+".type", "%q is not a FreeBSD resource limit (known: %s)", r.Type, strings.Join(rlimitNames(), ", "))
 			continue
 		}
-		if seen[r.Type] {
+		if prev, dup := seen[res]; dup && prev == r.Type {
 			errs.Add(at+".type", "%q is given more than once", r.Type)
+		} else if dup {
+			errs.Add(at+".type", "%q is the same resource limit as %q, given before", r.Type, prev)
 		}
-		seen[r.Type] = true
+		seen[res] = r.Type
 		if r.Soft > r.Hard {
 			errs.Add(at, "soft limit %d is above hard limit %d", r.Soft, r.Hard)
 		}
@@ -145,11 +156,11 @@ func validateHooks(h *specs.Hooks, errs *Errors) {
 	if h == nil {
 		return
 	}
-	//nolint:staticcheck // Prestart is deprecated but still honoured.
 	lists := []struct {
 		name  string
 		hooks []specs.Hook
 	}{
+		//lint:ignore SA1019 prestart is deprecated but runtime.md still runs it.
 		{"prestart", h.Prestart}, {"createRuntime", h.CreateRuntime},
 		{"createContainer", h.CreateContainer}, {"startContainer", h.StartContainer},
 		{"poststart", h.Poststart}, {"poststop", h.Poststop},

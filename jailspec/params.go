@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/netip"
+	"strings"
 )
 
 // Sharing is the value of a jailsys parameter (host, ip4, ip6, vnet,
@@ -69,7 +70,7 @@ type Param struct {
 }
 
 // StringParam, IntParam, BoolParam, SysParam and AddrParam build parameters.
-func StringParam(name, v string) Param { return Param{Name: name, Kind: String, Str: v} }
+func StringParam(name, v string) Param    { return Param{Name: name, Kind: String, Str: v} }
 func IntParam(name string, v int32) Param { return Param{Name: name, Kind: Int, Int: v} }
 func BoolParam(name string, v bool) Param { return Param{Name: name, Kind: Bool, Bool: v} }
 func SysParam(name string, v Sharing) Param {
@@ -136,4 +137,15 @@ func (ps Params) MarshalJSON() ([]byte, error) {
 	}
 	buf.WriteByte('}')
 	return buf.Bytes(), nil
+}
+
+// NegatedName is the name that sets a boolean parameter to false: "no"
+// before the last component ("allow.raw_sockets" -> "allow.noraw_sockets").
+// sys/kern/kern_jail.c (vfs_flagopt over pr_flag_bool and pr_flag_allow) and
+// jail(8) both read it this way.
+func NegatedName(name string) string {
+	if i := strings.LastIndexByte(name, '.'); i >= 0 {
+		return name[:i+1] + "no" + name[i+1:]
+	}
+	return "no" + name
 }

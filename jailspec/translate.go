@@ -3,9 +3,9 @@ package jailspec
 import (
 	"fmt"
 	"maps"
-	"slices"
 	"net/netip"
 	"regexp"
+	"slices"
 	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -86,7 +86,7 @@ func Translate(b *bundle.Bundle, id string) (*Jail, error) {
 	t := translator{spec: b.Spec, allowSet: b.AllowSet, errs: &errs}
 	t.jail = jailSection(t.spec)
 	j := &Jail{ID: id, Name: id}
-	j.Parent = t.parent()
+	j.Parent = t.parent(id)
 	if j.Parent != "" {
 		j.Name = j.Parent + "." + id
 	}
@@ -124,6 +124,7 @@ type translator struct {
 	jail     *specs.FreeBSDJail
 	allowSet map[string]bool
 	errs     *bundle.Errors
+	vnetSet  bool
 }
 
 func annotationPath(key string) string { return fmt.Sprintf("annotations[%q]", key) }
@@ -133,7 +134,10 @@ func (t *translator) annotation(key string) (string, bool) {
 	return v, ok
 }
 
-func (t *translator) parent() string {
+// parent returns the parent jail's name. The kernel keeps the full name
+// "<parent>.<id>" in a MAXHOSTNAMELEN buffer (sys/sys/jail.h: pr_name), so
+// the parent also bounds how long the id may be.
+func (t *translator) parent(id string) string {
 	p, at := t.jail.Parent, "freebsd.jail.parent"
 	if p == "" {
 		if v, ok := t.annotation(AnnotationParent); ok {
@@ -148,6 +152,10 @@ func (t *translator) parent() string {
 			t.errs.Add(at, "%q is not a jail name (component %d: %v)", p, i, err)
 			return ""
 		}
+	}
+	if n := len(p) + 1 + len(id); n > MaxNameLen {
+		t.errs.Add(at, "%q makes the jail name %d bytes long, more than %d", p, n, MaxNameLen)
+		return ""
 	}
 	return p
 }
@@ -204,6 +212,7 @@ func (t *translator) host() Params {
 
 func (t *translator) vnet() Sharing {
 	v, set := t.sharing(t.jail.Vnet, "vnet", annotationVnet, New, Inherit)
+	t.vnetSet = set
 	if !set {
 		return Inherit
 	}
@@ -250,7 +259,12 @@ func (t *translator) network(vnet Sharing) (Params, string, []string) {
 	for i, name := range t.jail.VnetInterfaces {
 		validateIfName(name, fmt.Sprintf("freebsd.jail.vnetInterfaces[%d]", i), t.errs)
 	}
-	ps := Params{SysParam("vnet", vnet)}
+	// vnet is passed only when asked for: the parameter exists only in
+	// kernels with options VIMAGE, and inherit is the kernel's default.
+	var ps Params
+	if t.vnetSet {
+		ps = append(ps, SysParam("vnet", vnet))
+	}
 	if vnet == New {
 		if iface != "" {
 			t.errs.Add("freebsd.jail.interface", "%q cannot be used with vnet %q: a vnet jail has its own interfaces (use vnetInterfaces)", iface, "new")
@@ -354,15 +368,19 @@ func (t *translator) allow() (Params, int) {
 			mounts = append(mounts, fs)
 		}
 	}
-	if len(mounts) == 0 {
-		for _, name := range sortedKeys(annotated) {
-			if fs, ok := strings.CutPrefix(name, "allow.mount."); ok && annotated[name] {
-				mounts = append(mounts, fs)
-			}
-			if strings.HasPrefix(name, "allow.mount.") {
-				delete(annotated, name)
-			}
+	// allow.mount.<fs> annotations count only when the freebsd section
+	// lists no file system: the section wins, and a stray annotation must
+	// not add or, passed later, revoke a type (the kernel keeps the last
+	// of repeated options).
+	for _, name := range sortedKeys(annotated) {
+		fs, ok := strings.CutPrefix(name, "allow.mount.")
+		if !ok {
+			continue
 		}
+		if annotated[name] && (t.jail.Allow == nil || len(t.jail.Allow.Mount) == 0) {
+			mounts = append(mounts, fs)
+		}
+		delete(annotated, name)
 	}
 	ps = append(ps, BoolParam("allow.mount", len(mounts) > 0))
 	for _, fs := range mounts {

@@ -1,0 +1,278 @@
+package oci
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"strconv"
+	"strings"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"github.com/runj-go/runj-go/oci/kernel"
+)
+
+// Init is the body of the hidden `runj-go init` command: the process that
+// becomes the container process. It reads its configuration from the
+// descriptor named by InitPipeEnv, joins the jail, sets up the console,
+// limits, credentials and working directory, reports ready, waits on the
+// exec fifo (create) and executes the process. It returns only on failure.
+func Init(k kernel.Kernel) error {
+	fd, err := strconv.Atoi(os.Getenv(InitPipeEnv))
+	if err != nil {
+		return fmt.Errorf("init: %s is not set: runj-go init is started by the runtime, not by hand", InitPipeEnv)
+	}
+	os.Unsetenv(InitPipeEnv)
+	pipe := os.NewFile(uintptr(fd), "init-pipe")
+	var cfg initConfig
+	if err := json.NewDecoder(pipe).Decode(&cfg); err != nil {
+		return fmt.Errorf("init: read configuration: %w", err)
+	}
+	unix.CloseOnExec(fd)
+	if cfg.Hook != nil {
+		return runHookInJail(k, &cfg, pipe)
+	}
+	path, err := prepareProcess(k, &cfg)
+	if err != nil {
+		reply(pipe, initReply{Error: err.Error()})
+		return err
+	}
+	if err := reply(pipe, initReply{Ready: true}); err != nil {
+		return err
+	}
+	pipe.Close()
+	if cfg.FifoFd >= 0 {
+		if err := waitStart(cfg.FifoFd); err != nil {
+			return err
+		}
+	}
+	if err := closeExtraFds(3 + cfg.PreserveFds); err != nil {
+		return err
+	}
+	err = unix.Exec(path, cfg.Process.Args, cfg.Process.Env)
+	return fmt.Errorf("exec %s: %w", cfg.Process.Args[0], err)
+}
+
+func reply(w io.Writer, r initReply) error {
+	return json.NewEncoder(w).Encode(r)
+}
+
+// prepareProcess does everything short of executing the process and
+// returns the resolved program path.
+func prepareProcess(k kernel.Kernel, cfg *initConfig) (string, error) {
+	p := cfg.Process
+	var slave *os.File
+	if p.Terminal {
+		var err error
+		if slave, err = setupConsole(cfg.ConsoleFd, p.ConsoleSize); err != nil {
+			return "", err
+		}
+	}
+	if err := k.AttachJail(cfg.JID); err != nil {
+		return "", err
+	}
+	if slave != nil {
+		if err := useTerminal(slave); err != nil {
+			return "", err
+		}
+	}
+	if err := setRlimits(p.Rlimits); err != nil {
+		return "", err
+	}
+	if err := setCredentials(p.User); err != nil {
+		return "", err
+	}
+	if p.User.Umask != nil {
+		unix.Umask(int(*p.User.Umask))
+	}
+	if p.NoNewPrivileges {
+		if err := setNoNewPrivileges(); err != nil {
+			return "", fmt.Errorf("noNewPrivileges: %w", err)
+		}
+	}
+	if err := os.Chdir(p.Cwd); err != nil {
+		return "", fmt.Errorf("process.cwd %q: %w", p.Cwd, unwrapPathError(err))
+	}
+	return lookPath(p.Args[0], p.Env)
+}
+
+// setupConsole allocates a pty, sends its master to the console socket
+// the way runc does, and returns the slave.
+func setupConsole(consoleFd int, size *specs.Box) (*os.File, error) {
+	if consoleFd < 0 {
+		return nil, errors.New("process.terminal is set but there is no console socket")
+	}
+	master, slaveName, err := openPty()
+	if err != nil {
+		return nil, fmt.Errorf("allocate pty: %w", err)
+	}
+	defer master.Close()
+	if size != nil {
+		ws := &unix.Winsize{Row: uint16(size.Height), Col: uint16(size.Width)}
+		if err := unix.IoctlSetWinsize(int(master.Fd()), unix.TIOCSWINSZ, ws); err != nil {
+			return nil, fmt.Errorf("process.consoleSize: %w", err)
+		}
+	}
+	slave, err := os.OpenFile(slaveName, os.O_RDWR|unix.O_NOCTTY, 0)
+	if err != nil {
+		return nil, fmt.Errorf("open pty %s: %w", slaveName, err)
+	}
+	if err := sendFd(consoleFd, slaveName, master); err != nil {
+		slave.Close()
+		return nil, fmt.Errorf("send pty master to console socket: %w", err)
+	}
+	unix.Close(consoleFd)
+	return slave, nil
+}
+
+// useTerminal makes slave the controlling terminal and stdio of the
+// process, which is a session leader (the runtime started it with setsid).
+func useTerminal(slave *os.File) error {
+	fd := int(slave.Fd())
+	if err := unix.IoctlSetInt(fd, unix.TIOCSCTTY, 0); err != nil {
+		return fmt.Errorf("make pty the controlling terminal: %w", err)
+	}
+	for i := 0; i < 3; i++ {
+		if err := unix.Dup2(fd, i); err != nil {
+			return fmt.Errorf("pty as stdio: %w", err)
+		}
+	}
+	return slave.Close()
+}
+
+// sendFd sends f over the unix socket fd as runc does: one message with
+// name as data and the descriptor in SCM_RIGHTS.
+func sendFd(sock int, name string, f *os.File) error {
+	return unix.Sendmsg(sock, []byte(name), unix.UnixRights(int(f.Fd())), nil, 0)
+}
+
+func setRlimits(limits []specs.POSIXRlimit) error {
+	for i, l := range limits {
+		res, ok := rlimitResource(l.Type)
+		if !ok {
+			return fmt.Errorf("process.rlimits[%d].type: %q is not available on this system", i, l.Type)
+		}
+		if err := unix.Setrlimit(res, &unix.Rlimit{Cur: rlim(l.Soft), Max: rlim(l.Hard)}); err != nil {
+			return fmt.Errorf("process.rlimits[%d]: setrlimit %s: %w", i, l.Type, err)
+		}
+	}
+	return nil
+}
+
+// setCredentials sets the supplementary groups, then the group, then the
+// user: the order in which each step still has the privilege it needs.
+func setCredentials(u specs.User) error {
+	groups := make([]int, len(u.AdditionalGids))
+	for i, g := range u.AdditionalGids {
+		groups[i] = int(g)
+	}
+	if err := unix.Setgroups(groups); err != nil {
+		return fmt.Errorf("process.user.additionalGids: setgroups %v: %w", groups, err)
+	}
+	if err := unix.Setgid(int(u.GID)); err != nil {
+		return fmt.Errorf("process.user.gid: setgid %d: %w", u.GID, err)
+	}
+	if err := unix.Setuid(int(u.UID)); err != nil {
+		return fmt.Errorf("process.user.uid: setuid %d: %w", u.UID, err)
+	}
+	return nil
+}
+
+// lookPath resolves the program as execvp would, with the container's
+// PATH, inside the jail (the process is already attached).
+func lookPath(arg0 string, env []string) (string, error) {
+	if strings.Contains(arg0, "/") {
+		if err := executable(arg0); err != nil {
+			return "", fmt.Errorf("exec: %q: %w", arg0, err)
+		}
+		return arg0, nil
+	}
+	pathEnv := ""
+	for _, e := range env {
+		if v, ok := strings.CutPrefix(e, "PATH="); ok {
+			pathEnv = v
+		}
+	}
+	for _, dir := range strings.Split(pathEnv, ":") {
+		if dir == "" {
+			dir = "."
+		}
+		p := path.Join(dir, arg0)
+		if executable(p) == nil {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("exec: %q: executable file not found in $PATH", arg0)
+}
+
+func executable(p string) error {
+	st, err := os.Stat(p)
+	if err != nil {
+		return unwrapPathError(err)
+	}
+	if st.IsDir() {
+		return errors.New("is a directory")
+	}
+	if err := unix.Access(p, unix.X_OK); err != nil {
+		return err
+	}
+	return nil
+}
+
+func unwrapPathError(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+// waitStart blocks until start writes to the exec fifo. The fifo was
+// opened read-write on the host, so the read blocks until data comes.
+func waitStart(fd int) error {
+	buf := make([]byte, 1)
+	for {
+		n, err := unix.Read(fd, buf)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("wait for start: %w", err)
+		}
+		if n == 1 {
+			return unix.Close(fd)
+		}
+	}
+}
+
+// closeExtraFds marks every descriptor from first on close-on-exec, so the
+// process inherits only stdio and the preserved descriptors.
+func closeExtraFds(first int) error {
+	if err := closeFrom(first); err != nil {
+		return fmt.Errorf("close descriptors from %d: %w", first, err)
+	}
+	return nil
+}
+
+// runHookInJail attaches to the jail and executes the hook's program by
+// descriptor. Its stdin is the state JSON; the runtime enforces the
+// timeout.
+func runHookInJail(k kernel.Kernel, cfg *initConfig, pipe *os.File) error {
+	pipe.Close()
+	if err := k.AttachJail(cfg.JID); err != nil {
+		return err
+	}
+	if err := closeExtraFds(3); err != nil {
+		return err
+	}
+	// The hook's descriptor stays open across the exec: an interpreter
+	// (#!) reads the script through /dev/fd/N.
+	if _, err := unix.FcntlInt(uintptr(cfg.Hook.Fd), unix.F_SETFD, 0); err != nil {
+		return fmt.Errorf("hook descriptor: %w", err)
+	}
+	return k.Fexecve(uintptr(cfg.Hook.Fd), cfg.Hook.Args, cfg.Hook.Env)
+}

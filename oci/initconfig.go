@@ -1,0 +1,44 @@
+package oci
+
+import (
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+// InitPipeEnv names the environment variable that tells the re-executed
+// `runj-go init` which file descriptor carries its configuration.
+const InitPipeEnv = "_RUNJ_GO_INITPIPE"
+
+// initConfig is what the runtime sends the re-executed `runj-go init`.
+type initConfig struct {
+	// JID is the jail to attach to.
+	JID int `json:"jid"`
+	// Process is the container process (create, exec).
+	Process *specs.Process `json:"process,omitempty"`
+	// FifoFd is the exec fifo init waits on before it executes the
+	// process (create); -1 executes it right away (exec).
+	FifoFd int `json:"fifoFd"`
+	// ConsoleFd is the connection to the console socket that receives the
+	// pty master; -1 without one.
+	ConsoleFd int `json:"consoleFd"`
+	// PreserveFds is how many file descriptors after stdio the process
+	// inherits (--preserve-fds).
+	PreserveFds int `json:"preserveFds"`
+	// Hook is set to run one hook inside the jail instead of a process.
+	Hook *initHook `json:"hook,omitempty"`
+}
+
+// initHook is a hook executed inside the jail: its program was opened on
+// the host and is executed by descriptor (fexecve), so it need not exist
+// in the container.
+type initHook struct {
+	Fd   int      `json:"fd"`
+	Args []string `json:"args"`
+	Env  []string `json:"env"`
+}
+
+// initReply is init's answer once it is ready to execute the process, or
+// failed to get there.
+type initReply struct {
+	Ready bool   `json:"ready,omitempty"`
+	Error string `json:"error,omitempty"`
+}

@@ -1,0 +1,42 @@
+// Package kernel is runj-go's platform seam: the few kernel operations the
+// lifecycle needs, each taking already-encoded, typed input. The FreeBSD
+// implementation makes the syscalls; on other systems every operation
+// fails clearly; the simulated kernel (build tag simkernel, tests only)
+// records each operation and runs processes on the host.
+package kernel
+
+import (
+	"errors"
+	"fmt"
+	"runtime"
+
+	"github.com/runj-go/runj-go/jailspec"
+	"github.com/runj-go/runj-go/oci/procs"
+)
+
+// Kernel is the set of kernel operations the lifecycle uses.
+type Kernel interface {
+	// CreateJail creates a persistent jail with the given parameters
+	// (jail_set with JAIL_CREATE) and returns its jail id.
+	CreateJail(params jailspec.Params) (int, error)
+	// LookupJail returns the jail id of the jail named name, or an error
+	// wrapping jailspec.ErrNotFound.
+	LookupJail(name string) (int, error)
+	// RemoveJail removes a jail, killing the processes left in it
+	// (jail_remove).
+	RemoveJail(jid int) error
+	// AttachJail moves the calling process into a jail (jail_attach).
+	AttachJail(jid int) error
+	// JailProcs lists the processes in a jail.
+	JailProcs(jid int) ([]procs.Info, error)
+	// Fexecve replaces the calling process with the program open at fd.
+	// It returns only on failure.
+	Fexecve(fd uintptr, argv, env []string) error
+}
+
+// ErrUnsupported is returned by every kernel operation on systems other than
+// FreeBSD.
+var ErrUnsupported = fmt.Errorf("runj-go runs containers only on FreeBSD; this host is %s", runtime.GOOS)
+
+// IsUnsupported reports whether err comes from a system without jails.
+func IsUnsupported(err error) bool { return errors.Is(err, ErrUnsupported) }

@@ -1,0 +1,46 @@
+//go:build freebsd && !simkernel
+
+package kernel
+
+import (
+	"os"
+	"syscall"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/runj-go/runj-go/jailspec"
+	"github.com/runj-go/runj-go/oci/procs"
+)
+
+// Open returns the host's kernel. root is the runtime's state directory,
+// unused on FreeBSD.
+func Open(root string) (Kernel, error) { return host{}, nil }
+
+type host struct{}
+
+func (host) CreateJail(ps jailspec.Params) (int, error) {
+	return jailspec.Set(ps, jailspec.JailCreate)
+}
+
+func (host) LookupJail(name string) (int, error) { return jailspec.Lookup(name) }
+func (host) RemoveJail(jid int) error            { return jailspec.Remove(jid) }
+func (host) AttachJail(jid int) error            { return jailspec.Attach(jid) }
+
+func (host) JailProcs(jid int) ([]procs.Info, error) { return procs.InJail(jid) }
+
+// Fexecve: sys/kern/syscalls.master: 492 fexecve(int fd, char **argv,
+// char **envv).
+func (host) Fexecve(fd uintptr, argv, env []string) error {
+	argvp, err := syscall.SlicePtrFromStrings(argv)
+	if err != nil {
+		return err
+	}
+	envp, err := syscall.SlicePtrFromStrings(env)
+	if err != nil {
+		return err
+	}
+	_, _, errno := unix.Syscall(unix.SYS_FEXECVE, fd,
+		uintptr(unsafe.Pointer(&argvp[0])), uintptr(unsafe.Pointer(&envp[0])))
+	return os.NewSyscallError("fexecve", errno)
+}

@@ -1,0 +1,327 @@
+//go:build simkernel
+
+package kernel
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/runj-go/runj-go/jailspec"
+	"github.com/runj-go/runj-go/oci/procs"
+)
+
+// The simulated kernel, for end-to-end tests on any OS. It keeps its jails
+// in a JSON file, appends every operation to ops.jsonl, runs container
+// processes on the host (chrooted into the jail path when running as root)
+// and tracks the processes of a jail by session: every process the runtime
+// puts into a jail is a session leader, so its descendants share its
+// session id.
+//
+// Environment:
+//
+//	RUNJ_GO_SIMKERNEL_DIR   where the simulated kernel keeps its files
+//	                        (default: <root>/simkernel)
+//	RUNJ_GO_SIMKERNEL_FAIL  operations to fail, comma-separated, each
+//	                        "op" or "op@N" (fail the Nth call, counting
+//	                        from 1, across processes)
+
+// SimDirEnv and SimFailEnv name the simulated kernel's environment.
+const (
+	SimDirEnv  = "RUNJ_GO_SIMKERNEL_DIR"
+	SimFailEnv = "RUNJ_GO_SIMKERNEL_FAIL"
+)
+
+// Open returns the simulated kernel keeping its files under
+// $RUNJ_GO_SIMKERNEL_DIR, or root/simkernel.
+func Open(root string) (Kernel, error) {
+	dir := os.Getenv(SimDirEnv)
+	if dir == "" {
+		dir = filepath.Join(root, "simkernel")
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("simkernel: %w", err)
+	}
+	return &sim{dir: dir}, nil
+}
+
+type sim struct{ dir string }
+
+type simJail struct {
+	Name     string          `json:"name"`
+	Path     string          `json:"path"`
+	Params   json.RawMessage `json:"params"`
+	Sessions []int           `json:"sessions"`
+}
+
+type simTable struct {
+	NextJid int              `json:"nextJid"`
+	Jails   map[int]*simJail `json:"jails"`
+	Calls   map[string]int   `json:"calls"`
+}
+
+// Op is one recorded kernel operation.
+type Op struct {
+	Op     string          `json:"op"`
+	Jid    int             `json:"jid,omitempty"`
+	Name   string          `json:"name,omitempty"`
+	Params jailspec.Params `json:"params,omitempty"`
+	Argv   []string        `json:"argv,omitempty"`
+	Error  string          `json:"error,omitempty"`
+}
+
+// update runs fn on the jail table under an exclusive lock and saves it.
+func (s *sim) update(fn func(t *simTable) error) error {
+	lock, err := os.OpenFile(filepath.Join(s.dir, "lock"), os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return err
+	}
+	defer lock.Close()
+	if err := unix.Flock(int(lock.Fd()), unix.LOCK_EX); err != nil {
+		return err
+	}
+	t := &simTable{NextJid: 1, Jails: map[int]*simJail{}, Calls: map[string]int{}}
+	name := filepath.Join(s.dir, "jails.json")
+	if data, err := os.ReadFile(name); err == nil {
+		if err := json.Unmarshal(data, t); err != nil {
+			return fmt.Errorf("simkernel: %s: %w", name, err)
+		}
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	ferr := fn(t)
+	data, err := json.Marshal(t)
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(name+".tmp", data, 0o600); err != nil {
+		return err
+	}
+	if err := os.Rename(name+".tmp", name); err != nil {
+		return err
+	}
+	return ferr
+}
+
+// call counts an operation, fails it when RUNJ_GO_SIMKERNEL_FAIL asks, and
+// records it in ops.jsonl.
+func (s *sim) call(t *simTable, op Op, do func() error) error {
+	t.Calls[op.Op]++
+	var err error
+	if s.injected(op.Op, t.Calls[op.Op]) {
+		err = fmt.Errorf("%s: simkernel: injected failure", op.Op)
+	} else {
+		err = do()
+	}
+	if err != nil {
+		op.Error = err.Error()
+	}
+	if rerr := s.record(op); rerr != nil {
+		return rerr
+	}
+	return err
+}
+
+func (s *sim) injected(op string, n int) bool {
+	for _, f := range strings.Split(os.Getenv(SimFailEnv), ",") {
+		name, at, hasAt := strings.Cut(strings.TrimSpace(f), "@")
+		if name != op {
+			continue
+		}
+		if !hasAt || at == fmt.Sprint(n) {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *sim) record(op Op) error {
+	line, err := json.Marshal(op)
+	if err != nil {
+		return err
+	}
+	f, err := os.OpenFile(filepath.Join(s.dir, "ops.jsonl"), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	_, err = f.Write(append(line, '\n'))
+	return err
+}
+
+func (s *sim) CreateJail(ps jailspec.Params) (int, error) {
+	name, _ := ps.Get("name")
+	path, _ := ps.Get("path")
+	var jid int
+	err := s.update(func(t *simTable) error {
+		return s.call(t, Op{Op: "jail_set", Name: name.Str, Params: ps}, func() error {
+			for _, j := range t.Jails {
+				if j.Name == name.Str {
+					return fmt.Errorf("jail_set: jail %q already exists: %w", name.Str, syscall.EEXIST)
+				}
+			}
+			if parent, _, ok := cutLast(name.Str, "."); ok && !t.hasJail(parent) {
+				return fmt.Errorf("jail_set: parent jail %q not found: %w", parent, syscall.ENOENT)
+			}
+			if st, err := os.Stat(path.Str); err != nil || !st.IsDir() {
+				return fmt.Errorf("jail_set: path %q: %w", path.Str, syscall.ENOENT)
+			}
+			params, err := json.Marshal(ps)
+			if err != nil {
+				return err
+			}
+			jid = t.NextJid
+			t.NextJid++
+			t.Jails[jid] = &simJail{Name: name.Str, Path: path.Str, Params: params}
+			return nil
+		})
+	})
+	return jid, err
+}
+
+func (t *simTable) hasJail(name string) bool {
+	for _, j := range t.Jails {
+		if j.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+func cutLast(s, sep string) (string, string, bool) {
+	i := strings.LastIndex(s, sep)
+	if i < 0 {
+		return "", s, false
+	}
+	return s[:i], s[i+len(sep):], true
+}
+
+func (s *sim) LookupJail(name string) (int, error) {
+	jid := 0
+	err := s.update(func(t *simTable) error {
+		return s.call(t, Op{Op: "jail_get", Name: name}, func() error {
+			for id, j := range t.Jails {
+				if j.Name == name {
+					jid = id
+					return nil
+				}
+			}
+			return fmt.Errorf("jail_get %q: %w", name, jailspec.ErrNotFound)
+		})
+	})
+	return jid, err
+}
+
+func (s *sim) RemoveJail(jid int) error {
+	return s.update(func(t *simTable) error {
+		return s.call(t, Op{Op: "jail_remove", Jid: jid}, func() error {
+			j, ok := t.Jails[jid]
+			if !ok {
+				return fmt.Errorf("jail_remove %d: %w", jid, syscall.EINVAL)
+			}
+			for _, child := range t.Jails {
+				if strings.HasPrefix(child.Name, j.Name+".") {
+					return fmt.Errorf("jail_remove %d: jail %q has child %q: %w", jid, j.Name, child.Name, syscall.EBUSY)
+				}
+			}
+			// jail_remove kills every process in the jail
+			// (sys/kern/kern_jail.c: prison_remove -> killpg of each).
+			killSessions(j.Sessions)
+			delete(t.Jails, jid)
+			return nil
+		})
+	})
+}
+
+func killSessions(sids []int) {
+	members, err := procs.InSessions(sids...)
+	if err != nil {
+		return
+	}
+	for _, p := range members {
+		syscall.Kill(p.Pid, syscall.SIGKILL)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		left, err := procs.InSessions(sids...)
+		if err != nil || len(live(left)) == 0 {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func live(ps []procs.Info) []procs.Info {
+	var out []procs.Info
+	for _, p := range ps {
+		if !p.Exited() {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// AttachJail makes the calling process's session a member of the jail and,
+// when running as root, chroots into the jail's path.
+func (s *sim) AttachJail(jid int) error {
+	var path string
+	err := s.update(func(t *simTable) error {
+		return s.call(t, Op{Op: "jail_attach", Jid: jid}, func() error {
+			j, ok := t.Jails[jid]
+			if !ok {
+				return fmt.Errorf("jail_attach %d: %w", jid, syscall.EINVAL)
+			}
+			sid, err := unix.Getsid(0)
+			if err != nil {
+				return err
+			}
+			if sid != os.Getpid() {
+				return fmt.Errorf("jail_attach: simkernel tracks jails by session; pid %d must be a session leader", os.Getpid())
+			}
+			j.Sessions = append(j.Sessions, sid)
+			path = j.Path
+			return nil
+		})
+	})
+	if err != nil || os.Geteuid() != 0 {
+		return err
+	}
+	if err := unix.Chroot(path); err != nil {
+		return fmt.Errorf("jail_attach: chroot %s: %w", path, err)
+	}
+	return os.Chdir("/")
+}
+
+func (s *sim) JailProcs(jid int) ([]procs.Info, error) {
+	var sids []int
+	err := s.update(func(t *simTable) error {
+		j, ok := t.Jails[jid]
+		if !ok {
+			return fmt.Errorf("jail %d: %w", jid, jailspec.ErrNotFound)
+		}
+		sids = append(sids, j.Sessions...)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return procs.InSessions(sids...)
+}
+
+// Fexecve records the call and executes the program open at fd.
+func (s *sim) Fexecve(fd uintptr, argv, env []string) error {
+	err := s.update(func(t *simTable) error {
+		return s.call(t, Op{Op: "fexecve", Argv: argv}, func() error { return nil })
+	})
+	if err != nil {
+		return err
+	}
+	return fexecve(fd, argv, env)
+}

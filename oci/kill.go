@@ -1,0 +1,65 @@
+package oci
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// ParseSignal reads a signal as a number (go-runc) or a name with or
+// without "SIG" (runtime-tools), in any case.
+func ParseSignal(s string) (syscall.Signal, error) {
+	if n, err := strconv.Atoi(s); err == nil {
+		if n <= 0 || unix.SignalName(syscall.Signal(n)) == "" {
+			return 0, fmt.Errorf("signal %d is not a valid signal", n)
+		}
+		return syscall.Signal(n), nil
+	}
+	name := strings.ToUpper(s)
+	if !strings.HasPrefix(name, "SIG") {
+		name = "SIG" + name
+	}
+	if sig := unix.SignalNum(name); sig != 0 {
+		return sig, nil
+	}
+	return 0, fmt.Errorf("signal %q is not a valid signal", s)
+}
+
+// Kill sends sig to the container's init process or, with all, to every
+// process in its jail. It works on created, running and paused containers.
+func (r *Runtime) Kill(id string, sig syscall.Signal, all bool) error {
+	st, err := r.Store.Load(id)
+	if err != nil {
+		return err
+	}
+	s, err := status(st)
+	if err != nil {
+		return err
+	}
+	if s == StatusStopped || s == StatusCreating {
+		return ErrNotRunning
+	}
+	if !all {
+		if err := syscall.Kill(st.InitPID, sig); err != nil {
+			if errors.Is(err, syscall.ESRCH) {
+				return ErrNotRunning
+			}
+			return fmt.Errorf("kill %d: %w", st.InitPID, err)
+		}
+		return nil
+	}
+	ps, err := r.containerProcs(st)
+	if err != nil {
+		return err
+	}
+	for _, p := range ps {
+		if err := syscall.Kill(p.Pid, sig); err != nil && !errors.Is(err, syscall.ESRCH) {
+			return fmt.Errorf("kill %d: %w", p.Pid, err)
+		}
+	}
+	return nil
+}
