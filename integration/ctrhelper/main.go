@@ -1,0 +1,147 @@
+// Command ctrhelper is the container process of the end-to-end tests. It is
+// built statically and copied into test root file systems.
+//
+//	ctrhelper print              print what the process sees as JSON
+//	ctrhelper exit N             exit with status N
+//	ctrhelper sleep              sleep until killed
+//	ctrhelper spawn N            start N sleeping children, then sleep
+//	ctrhelper hook FILE          append argv and stdin as a JSON line to FILE
+//	ctrhelper echo TEXT...       print TEXT and exit 0
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Report is what `ctrhelper print` prints.
+type Report struct {
+	Args      []string          `json:"args"`
+	Env       []string          `json:"env"`
+	UID       int               `json:"uid"`
+	GID       int               `json:"gid"`
+	Groups    []int             `json:"groups"`
+	Cwd       string            `json:"cwd"`
+	Umask     int               `json:"umask"`
+	NoFile    [2]uint64         `json:"nofile"`
+	Tty       bool              `json:"tty"`
+	TtyRows   int               `json:"ttyRows"`
+	TtyCols   int               `json:"ttyCols"`
+	Hostname  string            `json:"hostname"`
+	OpenFds   []int             `json:"openFds"`
+	Pid       int               `json:"pid"`
+	Extra     map[string]string `json:"extra,omitempty"`
+	SessionID int               `json:"sid"`
+}
+
+func main() {
+	if len(os.Args) < 2 {
+		fmt.Fprintln(os.Stderr, "usage: ctrhelper print|exit|sleep|spawn|hook|echo ...")
+		os.Exit(2)
+	}
+	switch os.Args[1] {
+	case "print":
+		check(json.NewEncoder(os.Stdout).Encode(report()))
+	case "exit":
+		n, err := strconv.Atoi(arg(2))
+		check(err)
+		os.Exit(n)
+	case "sleep":
+		sleep()
+	case "spawn":
+		n, err := strconv.Atoi(arg(2))
+		check(err)
+		self, err := os.Executable()
+		if err != nil {
+			self = os.Args[0]
+		}
+		for i := 0; i < n; i++ {
+			check(exec.Command(self, "sleep").Start())
+		}
+		sleep()
+	case "hook":
+		in, err := io.ReadAll(os.Stdin)
+		check(err)
+		line, err := json.Marshal(map[string]any{"argv": os.Args, "stdin": json.RawMessage(orNull(in)), "env": os.Environ()})
+		check(err)
+		f, err := os.OpenFile(arg(2), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+		check(err)
+		_, err = f.Write(append(line, '\n'))
+		check(err)
+		check(f.Close())
+		if code := os.Getenv("HOOK_EXIT"); code != "" {
+			n, _ := strconv.Atoi(code)
+			fmt.Fprintln(os.Stderr, "hook failing on purpose")
+			os.Exit(n)
+		}
+		if os.Getenv("HOOK_SLEEP") != "" {
+			sleep()
+		}
+	case "echo":
+		fmt.Println(strings.Join(os.Args[2:], " "))
+	default:
+		fmt.Fprintf(os.Stderr, "ctrhelper: unknown mode %q\n", os.Args[1])
+		os.Exit(2)
+	}
+}
+
+func arg(i int) string {
+	if len(os.Args) <= i {
+		fmt.Fprintf(os.Stderr, "ctrhelper %s: missing argument\n", os.Args[1])
+		os.Exit(2)
+	}
+	return os.Args[i]
+}
+
+func orNull(b []byte) []byte {
+	if !json.Valid(b) {
+		q, _ := json.Marshal(string(b))
+		return q
+	}
+	return b
+}
+
+func sleep() {
+	for {
+		time.Sleep(time.Hour)
+	}
+}
+
+func report() Report {
+	r := Report{Args: os.Args, Env: os.Environ(), UID: os.Getuid(), GID: os.Getgid(), Pid: os.Getpid()}
+	r.Groups, _ = os.Getgroups()
+	r.Cwd, _ = os.Getwd()
+	r.Umask = syscall.Umask(0)
+	syscall.Umask(r.Umask)
+	var lim unix.Rlimit
+	if unix.Getrlimit(unix.RLIMIT_NOFILE, &lim) == nil {
+		r.NoFile = [2]uint64{uint64(lim.Cur), uint64(lim.Max)}
+	}
+	if ws, err := unix.IoctlGetWinsize(0, tiocgwinsz); err == nil {
+		r.Tty, r.TtyRows, r.TtyCols = true, int(ws.Row), int(ws.Col)
+	}
+	r.Hostname, _ = os.Hostname()
+	r.SessionID, _ = unix.Getsid(0)
+	for fd := 0; fd < 64; fd++ {
+		if _, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0); err == nil {
+			r.OpenFds = append(r.OpenFds, fd)
+		}
+	}
+	return r
+}
+
+func check(err error) {
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "ctrhelper:", err)
+		os.Exit(1)
+	}
+}
