@@ -126,7 +126,7 @@ func report() Report {
 	if unix.Getrlimit(unix.RLIMIT_NOFILE, &lim) == nil {
 		r.NoFile = [2]uint64{uint64(lim.Cur), uint64(lim.Max)}
 	}
-	if ws, err := unix.IoctlGetWinsize(0, tiocgwinsz); err == nil {
+	if ws, err := unix.IoctlGetWinsize(0, unix.TIOCGWINSZ); err == nil {
 		r.Tty, r.TtyRows, r.TtyCols = true, int(ws.Row), int(ws.Col)
 	}
 	r.Hostname, _ = os.Hostname()
