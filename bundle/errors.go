@@ -5,15 +5,21 @@ import (
 	"strings"
 )
 
-// FieldError is a validation failure of one config.json setting. Path is the
-// JSON path of the setting ("freebsd.jail.ip4Addr[1]").
+// FieldError is a validation failure of one setting. Path is the JSON path
+// of the setting ("freebsd.jail.ip4Addr[1]"); File names the file it is
+// in, config.json when empty.
 type FieldError struct {
+	File string
 	Path string
 	Msg  string
 }
 
 func (e *FieldError) Error() string {
-	return "config.json: " + e.Path + ": " + e.Msg
+	file := e.File
+	if file == "" {
+		file = ConfigFile
+	}
+	return file + ": " + e.Path + ": " + e.Msg
 }
 
 // Fieldf returns a FieldError for path with a formatted message.

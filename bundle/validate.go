@@ -79,11 +79,14 @@ func validateHostname(spec *specs.Spec, errs *Errors) {
 	}
 }
 
-// ValidateProcess checks a process description; exec uses it for
-// --process files, with prefix naming the source.
-func ValidateProcess(p *specs.Process, prefix string) error {
+// ValidateProcess checks a process description from file; exec uses it for
+// --process files and for the process it derives from the container's.
+func ValidateProcess(p *specs.Process, file string) error {
 	var errs Errors
-	validateProcess(p, prefix, &errs)
+	validateProcess(p, "process", &errs)
+	for _, e := range errs {
+		e.File = file
+	}
 	return errs.Err()
 }
 

@@ -375,13 +375,13 @@ func TestValidateOCIVersion(t *testing.T) {
 
 func TestValidateProcess_names_the_source_in_paths(t *testing.T) {
 	p := &specs.Process{Args: []string{"/bin/sh"}, Cwd: "relative", Env: []string{"X"}}
-	err := ValidateProcess(p, "process")
+	err := ValidateProcess(p, "proc.json")
 	checkErrors(t, err, []string{
-		`config.json: process.cwd: "relative" is not an absolute path`,
-		`config.json: process.env[0]: "X" is not KEY=VALUE`,
+		`proc.json: process.cwd: "relative" is not an absolute path`,
+		`proc.json: process.env[0]: "X" is not KEY=VALUE`,
 	})
 	p = &specs.Process{Args: []string{"/bin/sh"}, Cwd: "/"}
-	if err := ValidateProcess(p, "process"); err != nil {
+	if err := ValidateProcess(p, "config.json"); err != nil {
 		t.Errorf("ValidateProcess of a valid process: %v", err)
 	}
 }

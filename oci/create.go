@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/runj-go/runj-go/bundle"
+	"github.com/runj-go/runj-go/netns"
 	"github.com/runj-go/runj-go/oci/procs"
 	"github.com/runj-go/runj-go/oci/state"
 )
@@ -87,6 +88,9 @@ func (r *Runtime) Create(id string, o CreateOpts) (*Process, error) {
 	for _, w := range plan.Warnings() {
 		r.Log.WithField("id", id).Warn(w)
 	}
+	if err := checkSupported(b, plan); err != nil {
+		return nil, err
+	}
 	if o.term, err = foregroundTerminal(b.Spec.Process, o.Foreground, o.ConsoleSocket); err != nil {
 		return nil, err
 	}
@@ -124,6 +128,28 @@ func (r *Runtime) Create(id string, o CreateOpts) (*Process, error) {
 	}
 	p.term = o.term
 	return p, nil
+}
+
+// checkSupported refuses what create cannot execute yet, rather than
+// running a container without it: spec mounts, a read-only root, address
+// aliases and moved interfaces. `runj-go plan` shows them all.
+func checkSupported(b *bundle.Bundle, plan *Plan) error {
+	var errs bundle.Errors
+	for i, m := range plan.Mounts {
+		errs.Add(fmt.Sprintf("mounts[%d]", i), "%s on %s: this version of runj-go does not mount file systems yet; remove the mount or mount it in the root file system beforehand", m.Type, b.Spec.Mounts[i].Destination)
+	}
+	if b.Spec.Root.Readonly {
+		errs.Add("root.readonly", "this version of runj-go cannot make the root read-only yet")
+	}
+	for _, op := range plan.Network {
+		switch op.Op {
+		case netns.OpAddAddress:
+			errs.Add("freebsd.jail.interface", "%q: this version of runj-go does not add address aliases yet; add %s to the interface beforehand and leave interface unset", op.Interface, op.Address)
+		case netns.OpMoveInterface:
+			errs.Add("freebsd.jail.vnetInterfaces", "%q: this version of runj-go does not move interfaces into a vnet yet", op.Interface)
+		}
+	}
+	return errs.Err()
 }
 
 // checkConsole applies runc's rules: a terminal needs a console socket,

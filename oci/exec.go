@@ -13,7 +13,10 @@ import (
 
 // ExecOpts are the options of exec.
 type ExecOpts struct {
-	Process       *specs.Process
+	Process *specs.Process
+	// ProcessSource names where Process came from, for errors: the
+	// --process file, or the command line.
+	ProcessSource string
 	PidFile       string
 	ConsoleSocket string
 	PreserveFds   int
@@ -39,7 +42,7 @@ func (r *Runtime) Exec(id string, o ExecOpts) (*Process, error) {
 	case StatusPaused:
 		return nil, errors.New("cannot exec in a paused container")
 	}
-	if err := bundle.ValidateProcess(o.Process, "process"); err != nil {
+	if err := bundle.ValidateProcess(o.Process, o.ProcessSource); err != nil {
 		return nil, err
 	}
 	term, err := foregroundTerminal(o.Process, o.Foreground, o.ConsoleSocket)

@@ -245,6 +245,10 @@ func (a *app) execCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			o.ProcessSource = "exec arguments"
+			if f.process != "" {
+				o.ProcessSource = f.process
+			}
 			o.Foreground = !f.detach
 			p, err := r.Exec(args[0], o)
 			if err != nil {

@@ -222,11 +222,11 @@ func TestCreateOpenRemoveRace(t *testing.T) {
 				runtime.Gosched()
 				inside.Add(-1)
 				if (w+i)%2 == 0 {
-					err = c.Remove()
-				} else {
-					err = c.Close()
+					if err := c.Remove(); err != nil {
+						t.Error(err)
+					}
 				}
-				if err != nil {
+				if err := c.Close(); err != nil {
 					t.Error(err)
 				}
 			}

@@ -51,7 +51,6 @@ func lockLive(f *os.File, path string) error {
 		return err
 	}
 	err := sameFile(f, path)
-	err = nil
 	if err != nil {
 		unlockFile(f)
 	}

@@ -252,7 +252,7 @@ func (c *Container) Save() error {
 }
 
 // AddStep appends a completed action to the undo log and saves. data is
-// encoded as JSON; nil records no data. If the save fails the step stays
+// encoded as JSON; nil (or anything encoding as null) records no data. If the save fails the step stays
 // in the in-memory log, because the action was done: a caller undoing
 // create from the in-memory state still sees it.
 func (c *Container) AddStep(kind string, data any) error {
@@ -265,7 +265,9 @@ func (c *Container) AddStep(kind string, data any) error {
 		if err != nil {
 			return fmt.Errorf("add step %s to container %s: %w", kind, c.id, err)
 		}
-		step.Data = raw
+		if string(raw) != "null" {
+			step.Data = raw
+		}
 	}
 	c.state.Steps = append(c.state.Steps, step)
 	return c.Save()

@@ -85,7 +85,7 @@ func TestSaveLoadRoundTrip(t *testing.T) {
 	if err := c.AddStep("mount", mountStep{Target: "/var/lib/bundles/web/rootfs/dev"}); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.AddStep("jail", nil); err != nil {
+	if err := c.AddStep("jail", (*mountStep)(nil)); err != nil {
 		t.Fatal(err)
 	}
 	if !reflect.DeepEqual(st.Steps, steps) {
