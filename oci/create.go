@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/runj-go/runj-go/bundle"
+	"github.com/runj-go/runj-go/jailspec"
 	"github.com/runj-go/runj-go/netns"
 	"github.com/runj-go/runj-go/oci/procs"
 	"github.com/runj-go/runj-go/oci/state"
@@ -168,12 +169,7 @@ func checkConsole(p *specs.Process, haveSocket bool) error {
 
 func (r *Runtime) create(c *state.Container, spec *specs.Spec, plan *Plan, o CreateOpts) (*Process, bool, error) {
 	st := c.State()
-	jid, err := r.Kernel.CreateJail(plan.Jail.Params)
-	if err != nil {
-		return nil, false, fmt.Errorf("create jail %s: %w", plan.Jail.Name, err)
-	}
-	st.JID = jid
-	if err := c.AddStep(stepJail, jailStep{JID: jid, Name: plan.Jail.Name}); err != nil {
+	if err := r.createJail(c, plan.Jail); err != nil {
 		return nil, false, err
 	}
 	init, err := r.startContainerInit(c, spec.Process, o)
@@ -191,6 +187,37 @@ func (r *Runtime) create(c *state.Container, spec *specs.Spec, plan *Plan, o Cre
 		}
 	}
 	return &Process{Pid: st.InitPID, init: init}, true, nil
+}
+
+// createJail creates the container's jail. The step is recorded by name
+// before jail_set, so that a create that dies right after jail_set still
+// leaves delete what it needs; a jail of that name that exists already is
+// someone else's, and create fails without recording anything.
+func (r *Runtime) createJail(c *state.Container, j JailPlan) error {
+	if _, err := r.Kernel.LookupJail(j.Name); err == nil {
+		return fmt.Errorf("create jail %s: a jail with that name exists already", j.Name)
+	} else if !errors.Is(err, jailspec.ErrNotFound) {
+		return fmt.Errorf("create jail %s: %w", j.Name, err)
+	}
+	if err := c.AddStep(stepJail, jailStep{Name: j.Name}); err != nil {
+		return err
+	}
+	jid, err := r.Kernel.CreateJail(j.Params)
+	if err != nil {
+		return fmt.Errorf("create jail %s: %w", j.Name, err)
+	}
+	st := c.State()
+	st.JID = jid
+	st.Steps[len(st.Steps)-1] = mustStep(stepJail, jailStep{JID: jid, Name: j.Name})
+	return c.Save()
+}
+
+func mustStep(kind string, data any) state.Step {
+	raw, err := json.Marshal(data)
+	if err != nil {
+		panic(err) // the step types are plain structs
+	}
+	return state.Step{Kind: kind, Data: raw}
 }
 
 // startContainerInit starts init for the container process and waits

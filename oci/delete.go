@@ -142,19 +142,21 @@ func (r *Runtime) undo(st *state.State, step state.Step) error {
 		if err := json.Unmarshal(step.Data, &s); err != nil {
 			return err
 		}
-		// The name is checked too: after a reboot the jid may belong to
+		// The jail is found by name: the jid is zero when create died
+		// before jail_set returned, and after a reboot it may belong to
 		// another jail.
 		jid, err := r.Kernel.LookupJail(s.Name)
-		if errors.Is(err, jailspec.ErrNotFound) || (err == nil && jid != s.JID) {
+		if errors.Is(err, jailspec.ErrNotFound) || (err == nil && s.JID != 0 && jid != s.JID) {
 			return nil
 		}
 		if err != nil {
 			return err
 		}
+		st.JID = jid
 		if err := r.killAll(st); err != nil {
 			return err
 		}
-		return r.Kernel.RemoveJail(s.JID)
+		return r.Kernel.RemoveJail(jid)
 	}
 	return fmt.Errorf("unknown step %q in the state file", step.Kind)
 }

@@ -68,14 +68,14 @@ func inJail(int) ([]Info, error) {
 	return nil, fmt.Errorf("jails exist only on FreeBSD; this host is %s: %w", runtime.GOOS, errors.ErrUnsupported)
 }
 
-// Fields of /proc/PID/stat after the command name, numbered as in proc(5)
-// ("(3) state", "(4) ppid", ...), less the 3 that come before them.
+// Fields of /proc/PID/stat after the command name: proc(5) numbers them
+// from 1 with "(3) state" first after the name, so field N is at N-3.
 const (
-	statState     = 3 - 3
-	statPPid      = 4 - 3
-	statPgrp      = 5 - 3
-	statSession   = 6 - 3
-	statStartTime = 22 - 3 // clock ticks after boot
+	statState     = 0  // (3) state
+	statPPid      = 1  // (4) ppid
+	statPgrp      = 2  // (5) pgrp
+	statSession   = 3  // (6) session
+	statStartTime = 19 // (22) starttime, clock ticks after boot
 )
 
 // Linux states, proc(5) "(3) state". W (paging, waking), K (wakekill) and
