@@ -38,8 +38,10 @@ func Init(k kernel.Kernel) error {
 	}
 	path, err := prepareProcess(k, &cfg)
 	if err != nil {
-		reply(pipe, initReply{Error: err.Error()})
-		return err
+		if reply(pipe, initReply{Error: err.Error()}) != nil {
+			return err
+		}
+		return ErrReported
 	}
 	if err := reply(pipe, initReply{Ready: true}); err != nil {
 		return err
@@ -56,6 +58,10 @@ func Init(k kernel.Kernel) error {
 	err = unix.Exec(path, cfg.Process.Args, cfg.Process.Env)
 	return fmt.Errorf("exec %s: %w", cfg.Process.Args[0], err)
 }
+
+// ErrReported is returned by Init when it has sent its error to the
+// runtime, which reports it: init exits with status 1 and prints nothing.
+var ErrReported = errors.New("init: error reported to the runtime")
 
 func reply(w io.Writer, r initReply) error {
 	return json.NewEncoder(w).Encode(r)

@@ -62,11 +62,10 @@ func New(root string, log logrus.FieldLogger, self string, initArgs []string) (*
 // process table: stopped when init is gone, a zombie, or another process
 // that reused its pid.
 func status(st *state.State) (string, error) {
+	// No init yet: create is under way, or died before it started init
+	// (delete, holding the lock, tells the two apart).
 	if st.InitPID == 0 {
-		if st.Created.IsZero() || len(st.Steps) == 0 {
-			return StatusCreating, nil
-		}
-		return StatusStopped, nil
+		return StatusCreating, nil
 	}
 	alive, err := procs.Alive(st.InitPID, st.InitStart)
 	if err != nil {

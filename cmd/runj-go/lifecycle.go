@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"strconv"
@@ -348,7 +349,12 @@ func (a *app) initCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return oci.Init(k)
+			if err := oci.Init(k); errors.Is(err, oci.ErrReported) {
+				return exitStatus(1)
+			} else if err != nil {
+				return err
+			}
+			return nil
 		},
 	}
 }
