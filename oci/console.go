@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"time"
 
 	"github.com/containerd/console"
 	"golang.org/x/sys/unix"
@@ -17,7 +18,15 @@ type Terminal struct {
 	local, remote *os.File
 	master        console.Console
 	current       console.Console
+	// copied is closed when the copy of the pty's output ends: when the
+	// last holder of the slave has closed it.
+	copied chan struct{}
 }
+
+// drainTimeout bounds how long the runtime waits, once the process has
+// exited, for the rest of its output: a child it left behind may hold the
+// terminal open.
+const drainTimeout = time.Second
 
 // NewTerminal makes the socket pair over which init sends the pty master.
 func NewTerminal() (*Terminal, error) {
@@ -48,8 +57,24 @@ func (t *Terminal) receive() error {
 		}
 	}
 	go io.Copy(t.master, os.Stdin)
-	go io.Copy(os.Stdout, t.master)
+	t.copied = make(chan struct{})
+	go func() {
+		io.Copy(os.Stdout, t.master)
+		close(t.copied)
+	}()
 	return nil
+}
+
+// drain waits until the output the process wrote before it exited is
+// copied.
+func (t *Terminal) drain() {
+	if t.copied == nil {
+		return
+	}
+	select {
+	case <-t.copied:
+	case <-time.After(drainTimeout):
+	}
 }
 
 // Resize copies the runtime's terminal size to the container's (SIGWINCH).

@@ -57,6 +57,9 @@ type Process struct {
 	Pid  int
 	init *initProcess
 	term *Terminal
+	// sigs are the signals caught since before the process started, for
+	// Foreground to forward (run, exec in the foreground).
+	sigs chan os.Signal
 }
 
 func (p *Process) closeTerminal() {
@@ -82,14 +85,14 @@ func (r *Runtime) Create(id string, o CreateOpts) (*Process, error) {
 	if err != nil {
 		return nil, err
 	}
-	plan, err := NewPlan(b, id)
+	plan, err := NewPlan(b, id, r.Store.Root())
 	if err != nil {
 		return nil, err
 	}
 	for _, w := range plan.Warnings() {
 		r.Log.WithField("id", id).Warn(w)
 	}
-	if err := checkSupported(b, plan); err != nil {
+	if err := checkSupported(plan); err != nil {
 		return nil, err
 	}
 	if o.term, err = foregroundTerminal(b.Spec.Process, o.Foreground, o.ConsoleSocket); err != nil {
@@ -132,16 +135,10 @@ func (r *Runtime) Create(id string, o CreateOpts) (*Process, error) {
 }
 
 // checkSupported refuses what create cannot execute yet, rather than
-// running a container without it: spec mounts, a read-only root, address
-// aliases and moved interfaces. `runj-go plan` shows them all.
-func checkSupported(b *bundle.Bundle, plan *Plan) error {
+// running a container without it: address aliases and moved interfaces.
+// `runj-go plan` shows them.
+func checkSupported(plan *Plan) error {
 	var errs bundle.Errors
-	for i, m := range plan.Mounts {
-		errs.Add(fmt.Sprintf("mounts[%d]", i), "%s on %s: this version of runj-go does not mount file systems yet; remove the mount or mount it in the root file system beforehand", m.Type, b.Spec.Mounts[i].Destination)
-	}
-	if b.Spec.Root.Readonly {
-		errs.Add("root.readonly", "this version of runj-go cannot make the root read-only yet")
-	}
 	for _, op := range plan.Network {
 		switch op.Op {
 		case netns.OpAddAddress:
@@ -169,6 +166,9 @@ func checkConsole(p *specs.Process, haveSocket bool) error {
 
 func (r *Runtime) create(c *state.Container, spec *specs.Spec, plan *Plan, o CreateOpts) (*Process, bool, error) {
 	st := c.State()
+	if err := r.mountAll(c, spec, plan); err != nil {
+		return nil, false, err
+	}
 	if err := r.createJail(c, plan.Jail); err != nil {
 		return nil, false, err
 	}

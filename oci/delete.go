@@ -127,6 +127,9 @@ func (r *Runtime) teardown(c *state.Container) error {
 // undo reverses one step. Each undo succeeds when there is nothing left to
 // undo, so a repeated delete finishes the job.
 func (r *Runtime) undo(st *state.State, step state.Step) error {
+	if ok, err := r.undoFS(st, step); ok {
+		return err
+	}
 	switch step.Kind {
 	case stepInit:
 		var s initStep

@@ -3,7 +3,9 @@ package oci
 import (
 	"errors"
 	"fmt"
+	"os"
 	"os/exec"
+	"os/signal"
 	"syscall"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -58,6 +60,10 @@ func (r *Runtime) Exec(id string, o ExecOpts) (*Process, error) {
 	if err := addConsole(cfg, &files, CreateOpts{ConsoleSocket: o.ConsoleSocket, term: term}); err != nil {
 		return nil, err
 	}
+	var sigs chan os.Signal
+	if o.Foreground {
+		sigs = catchSignals() // see Run
+	}
 	init, err := r.startInit(cfg, &files, ownStdio())
 	if err == nil {
 		err = init.waitReady()
@@ -66,16 +72,24 @@ func (r *Runtime) Exec(id string, o ExecOpts) (*Process, error) {
 		if term != nil {
 			term.Close()
 		}
+		stopCatching(sigs)
 		return nil, fmt.Errorf("exec in container %s: %w", id, err)
 	}
 	pid := init.cmd.Process.Pid
 	if o.PidFile != "" {
 		if err := writePidFile(o.PidFile, pid); err != nil {
 			init.kill()
+			stopCatching(sigs)
 			return nil, err
 		}
 	}
-	return &Process{Pid: pid, init: init, term: term}, nil
+	return &Process{Pid: pid, init: init, term: term, sigs: sigs}, nil
+}
+
+func stopCatching(sigs chan os.Signal) {
+	if sigs != nil {
+		signal.Stop(sigs)
+	}
 }
 
 // Wait waits for a process the runtime started and returns its exit

@@ -18,15 +18,22 @@ import (
 type hookSet struct {
 	name   string
 	inJail bool
+	// pathInJail: the hook's path resolves inside the jail, not on the
+	// host (runtime.md: startContainer's path resolves in the container
+	// namespace, createContainer's in the runtime namespace).
+	pathInJail bool
+	// warnOnly: a failure is a warning and the remaining hooks run
+	// (runtime.md, poststop).
+	warnOnly bool
 }
 
 var (
-	hookPrestart        = hookSet{"prestart", false}
-	hookCreateRuntime   = hookSet{"createRuntime", false}
-	hookCreateContainer = hookSet{"createContainer", true}
-	hookStartContainer  = hookSet{"startContainer", true}
-	hookPoststart       = hookSet{"poststart", false}
-	hookPoststop        = hookSet{"poststop", false}
+	hookPrestart        = hookSet{name: "prestart"}
+	hookCreateRuntime   = hookSet{name: "createRuntime"}
+	hookCreateContainer = hookSet{name: "createContainer", inJail: true}
+	hookStartContainer  = hookSet{name: "startContainer", inJail: true, pathInJail: true}
+	hookPoststart       = hookSet{name: "poststart"}
+	hookPoststop        = hookSet{name: "poststop", warnOnly: true}
 )
 
 func hooksOf(h *specs.Hooks, set hookSet) []specs.Hook {
@@ -54,7 +61,8 @@ func hooksOf(h *specs.Hooks, set hookSet) []specs.Hook {
 const maxHookOutput = 4096
 
 // runHooks runs the hooks of one set in order with the state JSON on
-// stdin, stopping at the first failure.
+// stdin, stopping at the first failure, except where a failure is only a
+// warning.
 func (r *Runtime) runHooks(spec *specs.Spec, set hookSet, st *state.State, status string) error {
 	hooks := hooksOf(spec.Hooks, set)
 	if len(hooks) == 0 {
@@ -66,7 +74,11 @@ func (r *Runtime) runHooks(spec *specs.Spec, set hookSet, st *state.State, statu
 	}
 	for i, h := range hooks {
 		if err := r.runHook(set, h, input, st.JID); err != nil {
-			return fmt.Errorf("%s hook #%d (%s): %w", set.name, i, h.Path, err)
+			err = fmt.Errorf("%s hook #%d (%s): %w", set.name, i, h.Path, err)
+			if !set.warnOnly {
+				return err
+			}
+			r.Log.WithField("id", st.ID).Warn(err)
 		}
 	}
 	return nil
@@ -82,15 +94,20 @@ func (r *Runtime) runHook(set hookSet, h specs.Hook, input []byte, jid int) erro
 	var out bytes.Buffer
 	streams := procStdio{in: bytes.NewReader(input), out: &out, err: &out}
 	if set.inJail {
-		// Opened on the host, executed inside the jail by descriptor.
-		f, err := os.Open(h.Path)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
 		var files initFiles
 		cfg := &initConfig{JID: jid, FifoFd: -1, ConsoleFd: -1}
-		cfg.Hook = &initHook{Fd: files.add(f), Args: args, Env: h.Env}
+		cfg.Hook = &initHook{Fd: -1, Args: args, Env: h.Env}
+		if set.pathInJail {
+			cfg.Hook.Path = h.Path
+		} else {
+			// Opened on the host, executed inside the jail by descriptor.
+			f, err := os.Open(h.Path)
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			cfg.Hook.Fd = files.add(f)
+		}
 		p, err := r.startInit(cfg, &files, streams)
 		if err != nil {
 			return err

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path"
+	"runtime"
 	"strconv"
 	"strings"
 
@@ -22,6 +23,11 @@ import (
 // limits, credentials and working directory, reports ready, waits on the
 // exec fifo (create) and executes the process. It returns only on failure.
 func Init(k kernel.Kernel) error {
+	// Some credentials are per thread on Linux (setgroups(2) through
+	// x/sys/unix, PR_SET_NO_NEW_PRIVS): they must be set on the thread
+	// that executes the process. The thread is never unlocked; init ends
+	// in exec or exits.
+	runtime.LockOSThread()
 	fd, err := strconv.Atoi(os.Getenv(InitPipeEnv))
 	if err != nil {
 		return fmt.Errorf("init: %s is not set: runj-go init is started by the runtime, not by hand", InitPipeEnv)
@@ -172,10 +178,7 @@ func setRlimits(limits []specs.POSIXRlimit) error {
 // setCredentials sets the supplementary groups, then the group, then the
 // user: the order in which each step still has the privilege it needs.
 func setCredentials(u specs.User) error {
-	groups := make([]int, len(u.AdditionalGids))
-	for i, g := range u.AdditionalGids {
-		groups[i] = int(g)
-	}
+	groups := supplementaryGroups(u.GID, u.AdditionalGids)
 	if err := unix.Setgroups(groups); err != nil {
 		return fmt.Errorf("process.user.additionalGids: setgroups %v: %w", groups, err)
 	}
@@ -265,8 +268,8 @@ func closeExtraFds(first int) error {
 }
 
 // runHookInJail attaches to the jail and executes the hook's program by
-// descriptor. Its stdin is the state JSON; the runtime enforces the
-// timeout.
+// descriptor, or by its path inside the jail. Its stdin is the state JSON;
+// the runtime enforces the timeout.
 func runHookInJail(k kernel.Kernel, cfg *initConfig, pipe *os.File) error {
 	pipe.Close()
 	if err := k.AttachJail(cfg.JID); err != nil {
@@ -274,6 +277,10 @@ func runHookInJail(k kernel.Kernel, cfg *initConfig, pipe *os.File) error {
 	}
 	if err := closeExtraFds(3); err != nil {
 		return err
+	}
+	if cfg.Hook.Path != "" {
+		err := unix.Exec(cfg.Hook.Path, cfg.Hook.Args, cfg.Hook.Env)
+		return fmt.Errorf("exec %s: %w", cfg.Hook.Path, err)
 	}
 	// The hook's descriptor stays open across the exec: an interpreter
 	// (#!) reads the script through /dev/fd/N.

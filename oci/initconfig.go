@@ -31,7 +31,10 @@ type initConfig struct {
 // the host and is executed by descriptor (fexecve), so it need not exist
 // in the container.
 type initHook struct {
-	Fd   int      `json:"fd"`
+	Fd int `json:"fd"`
+	// Path, when set, is executed by path inside the jail instead
+	// (startContainer); Fd is then -1.
+	Path string   `json:"path,omitempty"`
 	Args []string `json:"args"`
 	Env  []string `json:"env"`
 }

@@ -2,6 +2,10 @@
 package oci
 
 import (
+	"fmt"
+	"path/filepath"
+	"slices"
+
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/runj-go/runj-go/bundle"
@@ -16,7 +20,9 @@ type Plan struct {
 	Jail    JailPlan       `json:"jail"`
 	Mounts  []rootfs.Mount `json:"mounts"`
 	Network []netns.Op     `json:"network"`
-	Process *ProcessPlan   `json:"process"`
+	// Devices are unhidden, with their modes, in every devfs mount.
+	Devices []specs.FreeBSDDevice `json:"devices,omitempty"`
+	Process *ProcessPlan          `json:"process"`
 
 	jail *jailspec.Jail
 }
@@ -39,17 +45,40 @@ type ProcessPlan struct {
 	NoNewPrivileges bool                `json:"noNewPrivileges"`
 }
 
-// NewPlan computes the plan for container id from a loaded bundle.
-func NewPlan(b *bundle.Bundle, id string) (*Plan, error) {
+// NewPlan computes the plan for container id from a loaded bundle, with
+// the runtime's state under stateRoot (a read-only root is mounted there).
+func NewPlan(b *bundle.Bundle, id, stateRoot string) (*Plan, error) {
 	j, err := jailspec.Translate(b, id)
 	if err != nil {
 		return nil, err
 	}
+	layout := rootfs.Layout{Bundle: b.Path, Root: b.Root}
+	var mounts []rootfs.Mount
+	if b.Spec.Root.Readonly {
+		layout.MountRoot = filepath.Join(stateRoot, id, "root")
+		ro, err := rootfs.ReadOnlyRoot(layout)
+		if err != nil {
+			return nil, fmt.Errorf("config.json: root.readonly: %w", err)
+		}
+		mounts = append(mounts, ro)
+		setPath(j.Params, layout.MountRoot)
+	}
+	specMounts, err := rootfs.Plan(b.Spec, layout)
+	if err != nil {
+		return nil, err
+	}
+	mounts = append(mounts, specMounts...)
 	p := &Plan{
 		Jail:    JailPlan{Name: j.Name, Parent: j.Parent, Params: j.Params},
-		Mounts:  rootfs.Plan(b.Spec, b.Root),
+		Mounts:  mounts,
 		Network: netns.Plan(j),
 		jail:    j,
+	}
+	if b.Spec.FreeBSD != nil && len(b.Spec.FreeBSD.Devices) > 0 {
+		p.Devices = b.Spec.FreeBSD.Devices
+		if !slices.ContainsFunc(mounts, func(m rootfs.Mount) bool { return m.Type == "devfs" }) {
+			return nil, bundle.Fieldf("freebsd.devices", "devices are exposed through devfs, but mounts has no devfs mount")
+		}
 	}
 	if sp := b.Spec.Process; sp != nil {
 		env := sp.Env
@@ -62,6 +91,15 @@ func NewPlan(b *bundle.Bundle, id string) (*Plan, error) {
 		}
 	}
 	return p, nil
+}
+
+// setPath points the jail's path parameter at path.
+func setPath(ps jailspec.Params, path string) {
+	for i := range ps {
+		if ps[i].Name == "path" {
+			ps[i].Str = path
+		}
+	}
 }
 
 // Warnings are settings in the plan that are valid but probably not what

@@ -46,8 +46,11 @@ func FuzzLoadTranslate(f *testing.F) {
 			return
 		}
 		j, terr := jailspec.Translate(b, id)
-		p, perr := NewPlan(b, id)
-		if (terr == nil) != (perr == nil) {
+		p, perr := NewPlan(b, id, "/run/runj-go")
+		// Mounts are resolved in the bundle's root file system, which
+		// does not exist here: only they may fail where Translate did not.
+		hasFS := len(b.Spec.Mounts) > 0 || b.Spec.Root.Readonly
+		if (terr == nil) != (perr == nil) && !(terr == nil && hasFS) {
 			t.Fatalf("Translate error %v but NewPlan error %v", terr, perr)
 		}
 		if perr != nil {

@@ -62,7 +62,7 @@ func loadTestBundle(t *testing.T, name string) (*Plan, string, *test.Hook) {
 	if err != nil {
 		t.Fatalf("bundle.Load: %v", err)
 	}
-	p, err := NewPlan(b, name)
+	p, err := NewPlan(b, name, "/run/runj-go")
 	if err != nil {
 		t.Fatalf("NewPlan: %v", err)
 	}

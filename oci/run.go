@@ -13,6 +13,11 @@ import (
 // returns its exit status.
 func (p *Process) Foreground() (int, error) {
 	defer p.closeTerminal()
+	sigs := p.sigs
+	if sigs == nil {
+		sigs = catchSignals()
+	}
+	defer signal.Stop(sigs)
 	if p.term != nil {
 		if err := p.term.receive(); err != nil {
 			syscall.Kill(p.Pid, syscall.SIGKILL)
@@ -20,9 +25,6 @@ func (p *Process) Foreground() (int, error) {
 			return -1, err
 		}
 	}
-	sigs := make(chan os.Signal, 32)
-	signal.Notify(sigs)
-	defer signal.Stop(sigs)
 	done := make(chan struct{})
 	var status int
 	var err error
@@ -33,6 +35,9 @@ func (p *Process) Foreground() (int, error) {
 	for {
 		select {
 		case <-done:
+			if p.term != nil {
+				p.term.drain()
+			}
 			return status, err
 		case s := <-sigs:
 			sig := s.(syscall.Signal)
@@ -50,15 +55,31 @@ func (p *Process) Foreground() (int, error) {
 	}
 }
 
+// catchSignals starts catching every signal, for Foreground to forward.
+// Run and exec in the foreground catch them before the process starts: a
+// signal that came before the wait would kill the runtime and leave the
+// process running without it.
+func catchSignals() chan os.Signal {
+	sigs := make(chan os.Signal, 32)
+	signal.Notify(sigs)
+	return sigs
+}
+
 // Run creates and starts a container. With detach it returns once the
 // process runs; otherwise it runs it in the foreground, returns its exit
 // status and, unless keep, deletes the container.
 func (r *Runtime) Run(id string, o CreateOpts, detach, keep bool) (int, error) {
 	o.Foreground = !detach
+	var sigs chan os.Signal
+	if !detach {
+		sigs = catchSignals()
+		defer signal.Stop(sigs)
+	}
 	p, err := r.Create(id, o)
 	if err != nil {
 		return -1, err
 	}
+	p.sigs = sigs
 	if err := r.Start(id); err != nil {
 		p.closeTerminal()
 		r.Delete(id, true)

@@ -72,3 +72,16 @@ func rlim(v uint64) int64 {
 	}
 	return int64(v)
 }
+
+// supplementaryGroups is the setgroups(2) list for gid and additional.
+// Before FreeBSD 15 the first entry of the list is the effective gid
+// (sys/kern/kern_prot.c: kern_setgroups sets cr_groups[0] = groups[0]), so
+// it must be gid, as initgroups(3) and setusercontext(3) make it; from 15
+// on the list holds only supplementary groups, where gid is harmless.
+func supplementaryGroups(gid uint32, additional []uint32) []int {
+	groups := []int{int(gid)}
+	for _, g := range additional {
+		groups = append(groups, int(g))
+	}
+	return groups
+}

@@ -43,3 +43,13 @@ func openPty() (*os.File, string, error) {
 }
 
 func rlim(v uint64) uint64 { return v }
+
+// supplementaryGroups is the setgroups(2) list: on Linux only the
+// additional groups, as runc sets them.
+func supplementaryGroups(_ uint32, additional []uint32) []int {
+	groups := make([]int, len(additional))
+	for i, g := range additional {
+		groups[i] = int(g)
+	}
+	return groups
+}

@@ -21,7 +21,7 @@ func (a *app) planCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			p, err := oci.NewPlan(b, id)
+			p, err := oci.NewPlan(b, id, a.root)
 			if err != nil {
 				return err
 			}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/runj-go/runj-go/jailspec"
 	"github.com/runj-go/runj-go/oci/procs"
+	"github.com/runj-go/runj-go/rootfs"
 )
 
 // Kernel is the set of kernel operations the lifecycle uses.
@@ -32,6 +33,19 @@ type Kernel interface {
 	// Fexecve replaces the calling process with the program open at fd.
 	// It returns only on failure.
 	Fexecve(fd uintptr, argv, env []string) error
+
+	// Mount performs one nmount(2).
+	Mount(req rootfs.Request) error
+	// Unmount unmounts target; flags may hold rootfs.MntForce.
+	Unmount(target string, flags int) error
+
+	// The devfs rule operations act through the devfs mounted at
+	// mountpoint (sys/fs/devfs/devfs.h DEVFSIO_*).
+	DevfsNextFreeRuleset(mountpoint string, min uint16) (uint16, error)
+	DevfsAddRule(mountpoint string, r rootfs.DevfsRule) error
+	DevfsUseRuleset(mountpoint string, ruleset uint16) error
+	DevfsApplyRuleset(mountpoint string, ruleset uint16) error
+	DevfsDeleteRuleset(mountpoint string, ruleset uint16) error
 }
 
 // ErrUnsupported is returned by every kernel operation on systems other than

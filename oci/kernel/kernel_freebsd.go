@@ -11,6 +11,7 @@ import (
 
 	"github.com/runj-go/runj-go/jailspec"
 	"github.com/runj-go/runj-go/oci/procs"
+	"github.com/runj-go/runj-go/rootfs"
 )
 
 // Open returns the host's kernel. root is the runtime's state directory,
@@ -44,3 +45,13 @@ func (host) Fexecve(fd uintptr, argv, env []string) error {
 		uintptr(unsafe.Pointer(&argvp[0])), uintptr(unsafe.Pointer(&envp[0])))
 	return os.NewSyscallError("fexecve", errno)
 }
+
+func (host) Mount(req rootfs.Request) error                   { return rootfs.Nmount(req) }
+func (host) Unmount(target string, flags int) error           { return rootfs.Unmount(target, flags) }
+func (host) DevfsAddRule(mp string, r rootfs.DevfsRule) error { return rootfs.DevfsAddRule(mp, r) }
+func (host) DevfsNextFreeRuleset(mp string, min uint16) (uint16, error) {
+	return rootfs.DevfsNextFreeRuleset(mp, min)
+}
+func (host) DevfsUseRuleset(mp string, rs uint16) error    { return rootfs.DevfsUseRuleset(mp, rs) }
+func (host) DevfsApplyRuleset(mp string, rs uint16) error  { return rootfs.DevfsApplyRuleset(mp, rs) }
+func (host) DevfsDeleteRuleset(mp string, rs uint16) error { return rootfs.DevfsDeleteRuleset(mp, rs) }

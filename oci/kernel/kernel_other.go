@@ -5,6 +5,7 @@ package kernel
 import (
 	"github.com/runj-go/runj-go/jailspec"
 	"github.com/runj-go/runj-go/oci/procs"
+	"github.com/runj-go/runj-go/rootfs"
 )
 
 // Open returns a kernel whose every operation fails with ErrUnsupported:
@@ -13,9 +14,16 @@ func Open(root string) (Kernel, error) { return unsupported{}, nil }
 
 type unsupported struct{}
 
-func (unsupported) CreateJail(jailspec.Params) (int, error)   { return 0, ErrUnsupported }
-func (unsupported) LookupJail(string) (int, error)            { return 0, ErrUnsupported }
-func (unsupported) RemoveJail(int) error                      { return ErrUnsupported }
-func (unsupported) AttachJail(int) error                      { return ErrUnsupported }
-func (unsupported) JailProcs(int) ([]procs.Info, error)       { return nil, ErrUnsupported }
-func (unsupported) Fexecve(uintptr, []string, []string) error { return ErrUnsupported }
+func (unsupported) CreateJail(jailspec.Params) (int, error)             { return 0, ErrUnsupported }
+func (unsupported) LookupJail(string) (int, error)                      { return 0, ErrUnsupported }
+func (unsupported) RemoveJail(int) error                                { return ErrUnsupported }
+func (unsupported) AttachJail(int) error                                { return ErrUnsupported }
+func (unsupported) JailProcs(int) ([]procs.Info, error)                 { return nil, ErrUnsupported }
+func (unsupported) Fexecve(uintptr, []string, []string) error           { return ErrUnsupported }
+func (unsupported) Mount(rootfs.Request) error                          { return ErrUnsupported }
+func (unsupported) Unmount(string, int) error                           { return ErrUnsupported }
+func (unsupported) DevfsNextFreeRuleset(string, uint16) (uint16, error) { return 0, ErrUnsupported }
+func (unsupported) DevfsAddRule(string, rootfs.DevfsRule) error         { return ErrUnsupported }
+func (unsupported) DevfsUseRuleset(string, uint16) error                { return ErrUnsupported }
+func (unsupported) DevfsApplyRuleset(string, uint16) error              { return ErrUnsupported }
+func (unsupported) DevfsDeleteRuleset(string, uint16) error             { return ErrUnsupported }

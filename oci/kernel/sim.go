@@ -16,6 +16,7 @@ import (
 
 	"github.com/runj-go/runj-go/jailspec"
 	"github.com/runj-go/runj-go/oci/procs"
+	"github.com/runj-go/runj-go/rootfs"
 )
 
 // The simulated kernel, for end-to-end tests on any OS. It keeps its jails
@@ -49,10 +50,20 @@ func Open(root string) (Kernel, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("simkernel: %w", err)
 	}
-	return &sim{dir: dir}, nil
+	// Files are reached through a descriptor of the directory, not by
+	// path: a process that attached to a jail is chrooted into it and
+	// still records its operations (fexecve of an in-jail hook).
+	files, err := os.OpenRoot(dir)
+	if err != nil {
+		return nil, fmt.Errorf("simkernel: %w", err)
+	}
+	return &sim{dir: dir, files: files}, nil
 }
 
-type sim struct{ dir string }
+type sim struct {
+	dir   string
+	files *os.Root
+}
 
 type simJail struct {
 	Name     string          `json:"name"`
@@ -65,6 +76,10 @@ type simTable struct {
 	NextJid int              `json:"nextJid"`
 	Jails   map[int]*simJail `json:"jails"`
 	Calls   map[string]int   `json:"calls"`
+	// Mounts are the mount points, in mount order, with their types.
+	Mounts []simMount `json:"mounts"`
+	// Rulesets holds the devfs rulesets the runtime made.
+	Rulesets map[uint16][]rootfs.DevfsRule `json:"rulesets"`
 }
 
 // Op is one recorded kernel operation.
@@ -74,12 +89,21 @@ type Op struct {
 	Name   string          `json:"name,omitempty"`
 	Params jailspec.Params `json:"params,omitempty"`
 	Argv   []string        `json:"argv,omitempty"`
-	Error  string          `json:"error,omitempty"`
+	// nmount and unmount
+	FSType string      `json:"fstype,omitempty"`
+	Target string      `json:"target,omitempty"`
+	Flags  int         `json:"flags,omitempty"`
+	Iov    [][2]string `json:"iov,omitempty"`
+	// devfs rules
+	Mountpoint string            `json:"mountpoint,omitempty"`
+	Ruleset    uint16            `json:"ruleset,omitempty"`
+	Rule       *rootfs.DevfsRule `json:"rule,omitempty"`
+	Error      string            `json:"error,omitempty"`
 }
 
 // update runs fn on the jail table under an exclusive lock and saves it.
 func (s *sim) update(fn func(t *simTable) error) error {
-	lock, err := os.OpenFile(filepath.Join(s.dir, "lock"), os.O_RDWR|os.O_CREATE, 0o600)
+	lock, err := s.files.OpenFile("lock", os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return err
 	}
@@ -88,10 +112,10 @@ func (s *sim) update(fn func(t *simTable) error) error {
 		return err
 	}
 	t := &simTable{NextJid: 1, Jails: map[int]*simJail{}, Calls: map[string]int{}}
-	name := filepath.Join(s.dir, "jails.json")
-	if data, err := os.ReadFile(name); err == nil {
+	const name = "jails.json"
+	if data, err := s.files.ReadFile(name); err == nil {
 		if err := json.Unmarshal(data, t); err != nil {
-			return fmt.Errorf("simkernel: %s: %w", name, err)
+			return fmt.Errorf("simkernel: %s: %w", filepath.Join(s.dir, name), err)
 		}
 	} else if !errors.Is(err, os.ErrNotExist) {
 		return err
@@ -101,10 +125,10 @@ func (s *sim) update(fn func(t *simTable) error) error {
 	if err != nil {
 		return err
 	}
-	if err := os.WriteFile(name+".tmp", data, 0o600); err != nil {
+	if err := s.files.WriteFile(name+".tmp", data, 0o600); err != nil {
 		return err
 	}
-	if err := os.Rename(name+".tmp", name); err != nil {
+	if err := s.files.Rename(name+".tmp", name); err != nil {
 		return err
 	}
 	return ferr
@@ -147,7 +171,7 @@ func (s *sim) record(op Op) error {
 	if err != nil {
 		return err
 	}
-	f, err := os.OpenFile(filepath.Join(s.dir, "ops.jsonl"), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	f, err := s.files.OpenFile("ops.jsonl", os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
 	if err != nil {
 		return err
 	}
@@ -286,7 +310,7 @@ func (s *sim) AttachJail(jid int) error {
 				return fmt.Errorf("jail_attach: simkernel tracks jails by session; pid %d must be a session leader", os.Getpid())
 			}
 			j.Sessions = append(j.Sessions, sid)
-			path = j.Path
+			path = t.underlying(j.Path)
 			return nil
 		})
 	})

@@ -1,0 +1,170 @@
+package oci
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"syscall"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/runj-go/runj-go/oci/state"
+	"github.com/runj-go/runj-go/rootfs"
+)
+
+// Undo-log steps of the file systems.
+const (
+	stepCreated = "created" // directories and files made for mount points
+	stepMount   = "mount"
+	stepRuleset = "ruleset" // a devfs ruleset made for freebsd.devices
+)
+
+type createdStep struct {
+	Paths []string `json:"paths"`
+}
+
+type mountStep struct {
+	Target string `json:"target"`
+}
+
+type rulesetStep struct {
+	Mountpoint string `json:"mountpoint"`
+	Ruleset    uint16 `json:"ruleset"`
+}
+
+// firstDevicesRuleset is where the search for a free devfs ruleset for
+// freebsd.devices starts, clear of the rulesets administrators number by
+// hand (/etc/defaults/devfs.rules uses 1 to 4).
+const firstDevicesRuleset = 1000
+
+// mountAll mounts the planned file systems in order, each step recorded
+// once done, then exposes freebsd.devices in the devfs mounts.
+func (r *Runtime) mountAll(c *state.Container, spec *specs.Spec, plan *Plan) error {
+	for i, m := range plan.Mounts {
+		if len(m.Ignored) > 0 {
+			r.Log.WithField("destination", m.Dest).WithField("options", m.Ignored).Debug("ignoring mount options FreeBSD does not have")
+		}
+		if err := r.prepareMountPoint(c, plan, i); err != nil {
+			return err
+		}
+		if err := r.Kernel.Mount(m.Request); err != nil {
+			return fmt.Errorf("mounts: %s on %s: %w", m.Type, m.Dest, err)
+		}
+		if err := c.AddStep(stepMount, mountStep{Target: m.Request.Target}); err != nil {
+			return err
+		}
+	}
+	if len(plan.Devices) == 0 {
+		return nil
+	}
+	for _, m := range plan.Mounts {
+		if base, ok := m.DevfsRuleset(); ok {
+			if err := r.exposeDevices(c, m.Request.Target, base, plan.Devices); err != nil {
+				return fmt.Errorf("freebsd.devices in the devfs on %s: %w", m.Dest, err)
+			}
+		}
+	}
+	return nil
+}
+
+// prepareMountPoint makes the mount point of plan.Mounts[i] if it is
+// missing, beneath the root, recording what it made.
+func (r *Runtime) prepareMountPoint(c *state.Container, plan *Plan, i int) error {
+	m := plan.Mounts[i]
+	if m.Dest == "/" {
+		// The read-only root's mount point, in the container's state
+		// directory, goes away with it.
+		return os.Mkdir(m.Request.Target, 0o700)
+	}
+	_, created, err := rootfs.Prepare(c.State().Rootfs, m.Dest, m.File)
+	if err != nil {
+		return fmt.Errorf("mounts: %s on %s: %w", m.Type, m.Dest, err)
+	}
+	if len(created) == 0 {
+		return nil
+	}
+	return c.AddStep(stepCreated, createdStep{Paths: created})
+}
+
+// exposeDevices makes a ruleset that includes base and unhides devices,
+// and makes it the ruleset of the devfs mounted at mountpoint. Numbers
+// are claimed by adding the first rule: another create may have taken the
+// free number found.
+func (r *Runtime) exposeDevices(c *state.Container, mountpoint string, base uint16, devices []specs.FreeBSDDevice) error {
+	min := uint16(firstDevicesRuleset)
+	for {
+		rs, err := r.Kernel.DevfsNextFreeRuleset(mountpoint, min)
+		if err != nil {
+			return err
+		}
+		rules, err := rootfs.DevicesRules(rs, base, devices)
+		if err != nil {
+			return err
+		}
+		err = r.Kernel.DevfsAddRule(mountpoint, rules[0])
+		if errors.Is(err, syscall.EEXIST) {
+			min = rs + 1
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if err := c.AddStep(stepRuleset, rulesetStep{Mountpoint: mountpoint, Ruleset: rs}); err != nil {
+			return err
+		}
+		for _, rule := range rules[1:] {
+			if err := r.Kernel.DevfsAddRule(mountpoint, rule); err != nil {
+				return err
+			}
+		}
+		if err := r.Kernel.DevfsUseRuleset(mountpoint, rs); err != nil {
+			return err
+		}
+		return r.Kernel.DevfsApplyRuleset(mountpoint, rs)
+	}
+}
+
+// undoFS reverses one file system step; ok is false for other steps.
+func (r *Runtime) undoFS(st *state.State, step state.Step) (ok bool, err error) {
+	switch step.Kind {
+	case stepMount:
+		var s mountStep
+		if err := json.Unmarshal(step.Data, &s); err != nil {
+			return true, err
+		}
+		return true, r.unmount(s.Target)
+	case stepRuleset:
+		var s rulesetStep
+		if err := json.Unmarshal(step.Data, &s); err != nil {
+			return true, err
+		}
+		return true, r.Kernel.DevfsDeleteRuleset(s.Mountpoint, s.Ruleset)
+	case stepCreated:
+		var s createdStep
+		if err := json.Unmarshal(step.Data, &s); err != nil {
+			return true, err
+		}
+		for i := len(s.Paths) - 1; i >= 0; i-- {
+			if err := os.Remove(s.Paths[i]); err != nil && !errors.Is(err, os.ErrNotExist) {
+				r.Log.WithField("id", st.ID).Warnf("remove mount point create made: %v", err)
+			}
+		}
+		return true, nil
+	}
+	return false, nil
+}
+
+// unmount unmounts target, forcibly when it is busy. Not being mounted
+// (EINVAL) means an earlier delete got this far.
+func (r *Runtime) unmount(target string) error {
+	err := r.Kernel.Unmount(target, 0)
+	if errors.Is(err, syscall.EBUSY) {
+		r.Log.WithField("target", target).Debug("busy; unmounting with MNT_FORCE")
+		err = r.Kernel.Unmount(target, rootfs.MntForce)
+	}
+	if errors.Is(err, syscall.EINVAL) {
+		return nil
+	}
+	return err
+}
