@@ -34,6 +34,9 @@ var (
 	hookStartContainer  = hookSet{name: "startContainer", inJail: true, pathInJail: true}
 	hookPoststart       = hookSet{name: "poststart"}
 	hookPoststop        = hookSet{name: "poststop", warnOnly: true}
+
+	// allHookSets are the hooks runj-go runs, in lifecycle order.
+	allHookSets = []hookSet{hookPrestart, hookCreateRuntime, hookCreateContainer, hookStartContainer, hookPoststart, hookPoststop}
 )
 
 func hooksOf(h *specs.Hooks, set hookSet) []specs.Hook {

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
+	"strings"
 	"syscall"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -41,12 +43,13 @@ const firstDevicesRuleset = 1000
 // mountAll mounts the planned file systems in order, each step recorded
 // once done, then exposes freebsd.devices in the devfs mounts.
 func (r *Runtime) mountAll(c *state.Container, spec *specs.Spec, plan *Plan) error {
-	for i, m := range plan.Mounts {
-		if len(m.Ignored) > 0 {
-			r.Log.WithField("destination", m.Dest).WithField("options", m.Ignored).Debug("ignoring mount options FreeBSD does not have")
-		}
+	for i := range plan.Mounts {
 		if err := r.prepareMountPoint(c, plan, i); err != nil {
 			return err
+		}
+		m := plan.Mounts[i]
+		if len(m.Ignored) > 0 {
+			r.Log.WithField("destination", m.Dest).WithField("options", m.Ignored).Debug("ignoring mount options FreeBSD does not have")
 		}
 		if err := r.Kernel.Mount(m.Request); err != nil {
 			return fmt.Errorf("mounts: %s on %s: %w", m.Type, m.Dest, err)
@@ -68,19 +71,32 @@ func (r *Runtime) mountAll(c *state.Container, spec *specs.Spec, plan *Plan) err
 	return nil
 }
 
-// prepareMountPoint makes the mount point of plan.Mounts[i] if it is
-// missing, beneath the root, recording what it made.
+// prepareMountPoint resolves the mount point of plan.Mounts[i] in the tree
+// the container will see, through the mounts made before it, creates what
+// is missing, records what it made, and sets the mount's target to the
+// resolved path. Under a read-only root, what is missing on the read-only
+// view is created in the root file system beneath it.
 func (r *Runtime) prepareMountPoint(c *state.Container, plan *Plan, i int) error {
-	m := plan.Mounts[i]
-	if m.Dest == "/" {
-		// The read-only root's mount point, in the container's state
-		// directory, goes away with it.
+	m := &plan.Mounts[i]
+	if m.ReadOnlyRoot {
+		// In the container's state directory, which goes away with it.
 		return os.Mkdir(m.Request.Target, 0o700)
 	}
-	_, created, err := rootfs.Prepare(c.State().Rootfs, m.Dest, m.File)
+	rootfsDir, live := c.State().Rootfs, c.State().Rootfs
+	if plan.mountRoot != "" {
+		live = plan.mountRoot
+	}
+	host, created, err := rootfs.Prepare(live, m.Dest, m.File)
+	if errors.Is(err, syscall.EROFS) && live != rootfsDir {
+		var under string
+		if under, created, err = rootfs.Prepare(rootfsDir, m.Dest, m.File); err == nil {
+			host = filepath.Join(live, strings.TrimPrefix(under, rootfsDir))
+		}
+	}
 	if err != nil {
 		return fmt.Errorf("mounts: %s on %s: %w", m.Type, m.Dest, err)
 	}
+	m.Request.Target = host
 	if len(created) == 0 {
 		return nil
 	}

@@ -25,6 +25,9 @@ type Plan struct {
 	Process *ProcessPlan          `json:"process"`
 
 	jail *jailspec.Jail
+	// mountRoot is where the read-only view of the root is mounted, ""
+	// without one.
+	mountRoot string
 }
 
 // JailPlan is the jail create makes.
@@ -69,10 +72,11 @@ func NewPlan(b *bundle.Bundle, id, stateRoot string) (*Plan, error) {
 	}
 	mounts = append(mounts, specMounts...)
 	p := &Plan{
-		Jail:    JailPlan{Name: j.Name, Parent: j.Parent, Params: j.Params},
-		Mounts:  mounts,
-		Network: netns.Plan(j),
-		jail:    j,
+		Jail:      JailPlan{Name: j.Name, Parent: j.Parent, Params: j.Params},
+		Mounts:    mounts,
+		Network:   netns.Plan(j),
+		jail:      j,
+		mountRoot: layout.MountRoot,
 	}
 	if b.Spec.FreeBSD != nil && len(b.Spec.FreeBSD.Devices) > 0 {
 		p.Devices = b.Spec.FreeBSD.Devices

@@ -38,6 +38,8 @@ type Mount struct {
 	File bool   `json:"-"`
 	// Ignored are the options nmount does not take (Linux-only ones).
 	Ignored []string `json:"-"`
+	// ReadOnlyRoot marks the nullfs view that makes the root read-only.
+	ReadOnlyRoot bool `json:"-"`
 }
 
 // Layout says where the container's file systems go.
@@ -62,7 +64,7 @@ func ReadOnlyRoot(l Layout) (Mount, error) {
 	if err != nil {
 		return Mount{}, err
 	}
-	return Mount{Type: req.FSType, Source: l.Root, Destination: l.MountRoot, Options: []string{"ro"}, Request: req, Dest: "/"}, nil
+	return Mount{Type: req.FSType, Source: l.Root, Destination: l.MountRoot, Options: []string{"ro"}, Request: req, Dest: "/", ReadOnlyRoot: true}, nil
 }
 
 // Plan resolves and translates the mounts of spec in order. A destination

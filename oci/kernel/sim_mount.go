@@ -70,7 +70,9 @@ func (s *sim) Mount(req rootfs.Request) error {
 	}
 	return s.update(func(t *simTable) error {
 		return s.call(t, op, func() error {
-			exists := func(p string) bool { return exists(t.underlying(p)) }
+			// What the runtime created in the (unmounted) view counts,
+			// and so does what the view would show of its source.
+			exists := func(p string) bool { return exists(p) || exists(t.underlying(p)) }
 			switch {
 			case !slices.Contains(simFSTypes, req.FSType):
 				return rootfs.NewMountError(req, syscall.EINVAL, "Invalid fstype", exists)

@@ -123,14 +123,18 @@ func parseStat(b []byte) (Info, error) {
 		dst  *int
 		name string
 		i    int
+		min  int
 	}{
-		{&info.PPid, "ppid", statPPid},
-		{&info.Pgid, "pgrp", statPgrp},
-		{&info.Sid, "session", statSession},
+		{&info.PPid, "ppid", statPPid, 0},
+		// -1 for a task that is exiting and has released its signal
+		// handlers (fs/proc/array.c: do_task_stat: "pid_t ppid = 0,
+		// pgid = -1, sid = -1;", set only under lock_task_sighand).
+		{&info.Pgid, "pgrp", statPgrp, -1},
+		{&info.Sid, "session", statSession, -1},
 	} {
 		// The kernel prints these as %d; 0 means none (the parent of
 		// pid 1, the session of a kernel thread).
-		if *f.dst, err = strconv.Atoi(string(fields[f.i])); err != nil || *f.dst < 0 {
+		if *f.dst, err = strconv.Atoi(string(fields[f.i])); err != nil || *f.dst < f.min {
 			return Info{}, fmt.Errorf("stat: bad %s %q", f.name, fields[f.i])
 		}
 	}

@@ -295,6 +295,11 @@ func TestParseStat(t *testing.T) {
 			i.PPid = 0
 			return i
 		}()},
+		{"exiting_without_signal_handlers", strings.Replace(stat("sh", "X"), " 4240 4200 ", " -1 -1 ", 1), func() Info {
+			i := with("sh", Dead)
+			i.Pgid, i.Sid = -1, -1
+			return i
+		}()},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			got, err := parseStat([]byte(c.line))
@@ -321,6 +326,7 @@ func TestParseStatErrors(t *testing.T) {
 		{"long_state", stat("sh", "SS"), "bad state"},
 		{"bad_ppid", strings.Replace(good, ") S 1 ", ") S x ", 1), "bad ppid"},
 		{"negative_session", strings.Replace(good, " 4200 ", " -4200 ", 1), "bad session"},
+		{"pgrp_below_minus_1", strings.Replace(good, " 4240 ", " -2 ", 1), "bad pgrp"},
 		{"negative_starttime", strings.Replace(good, " 987654 ", " -1 ", 1), "bad starttime"},
 	} {
 		t.Run(c.name, func(t *testing.T) {

@@ -1,0 +1,128 @@
+package oci
+
+import (
+	"fmt"
+	"syscall"
+	"time"
+
+	"github.com/runj-go/runj-go/oci/procs"
+	"github.com/runj-go/runj-go/oci/state"
+)
+
+// pauseTimeout bounds how long pause waits for the processes to stop.
+const pauseTimeout = 10 * time.Second
+
+// Pause stops every process of a running container with SIGSTOP,
+// repeating until none is left running, so that a process forked while
+// the signals went out cannot escape.
+func (r *Runtime) Pause(id string) error {
+	c, err := r.Store.Open(id)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	st := c.State()
+	s, err := status(st)
+	if err != nil {
+		return err
+	}
+	if s != StatusRunning && s != StatusCreated {
+		return fmt.Errorf("cannot pause container %s: %w (status %s)", id, ErrNotRunning, s)
+	}
+	deadline := time.Now().Add(pauseTimeout)
+	for {
+		running, err := r.runningProcs(st)
+		if err != nil {
+			return err
+		}
+		if len(running) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			r.signalAll(st, syscall.SIGCONT)
+			return fmt.Errorf("pause container %s: %d process(es) did not stop", id, len(running))
+		}
+		for _, p := range running {
+			syscall.Kill(p.Pid, syscall.SIGSTOP)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	st.Paused = true
+	return c.Save()
+}
+
+// Resume continues the processes of a paused container.
+func (r *Runtime) Resume(id string) error {
+	c, err := r.Store.Open(id)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	st := c.State()
+	s, err := status(st)
+	if err != nil {
+		return err
+	}
+	if s != StatusPaused {
+		return fmt.Errorf("cannot resume container %s: it is not paused (status %s)", id, s)
+	}
+	if err := r.signalAll(st, syscall.SIGCONT); err != nil {
+		return err
+	}
+	st.Paused = false
+	return c.Save()
+}
+
+// runningProcs lists the container's processes that are not stopped.
+func (r *Runtime) runningProcs(st *state.State) ([]procs.Info, error) {
+	all, err := r.containerProcs(st)
+	if err != nil {
+		return nil, err
+	}
+	var out []procs.Info
+	for _, p := range all {
+		info, err := procs.Get(p.Pid)
+		if err != nil || info.Exited() || info.State == procs.Stopped {
+			continue
+		}
+		out = append(out, info)
+	}
+	return out, nil
+}
+
+func (r *Runtime) signalAll(st *state.State, sig syscall.Signal) error {
+	all, err := r.containerProcs(st)
+	if err != nil {
+		return err
+	}
+	for _, p := range all {
+		syscall.Kill(p.Pid, sig)
+	}
+	return nil
+}
+
+// Procs lists the processes of a created, running or paused container.
+func (r *Runtime) Procs(id string) ([]procs.Info, error) {
+	st, err := r.Store.Load(id)
+	if err != nil {
+		return nil, err
+	}
+	s, err := status(st)
+	if err != nil {
+		return nil, err
+	}
+	if s == StatusStopped || s == StatusCreating {
+		return nil, ErrNotRunning
+	}
+	all, err := r.containerProcs(st)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]procs.Info, 0, len(all))
+	for _, p := range all {
+		if info, err := procs.Get(p.Pid); err == nil {
+			out = append(out, info)
+		}
+	}
+	return out, nil
+}
