@@ -7,6 +7,7 @@
 //	ctrhelper spawn N            start N sleeping children, then sleep
 //	ctrhelper hook FILE          append argv and stdin as a JSON line to FILE
 //	ctrhelper echo TEXT...       print TEXT and exit 0
+//	ctrhelper fs OP PATH...      run file system operations (see fs.go)
 package main
 
 import (
@@ -45,7 +46,7 @@ type Report struct {
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: ctrhelper print|exit|sleep|spawn|hook|echo ...")
+		fmt.Fprintln(os.Stderr, "usage: ctrhelper print|exit|sleep|spawn|hook|echo|fs ...")
 		os.Exit(2)
 	}
 	switch os.Args[1] {
@@ -88,6 +89,8 @@ func main() {
 		}
 	case "echo":
 		fmt.Println(strings.Join(os.Args[2:], " "))
+	case "fs":
+		fsOps(os.Args[2:])
 	default:
 		fmt.Fprintf(os.Stderr, "ctrhelper: unknown mode %q\n", os.Args[1])
 		os.Exit(2)

@@ -1,0 +1,18 @@
+package main
+
+import "golang.org/x/sys/unix"
+
+func statfs(path string) (*Statfs, error) {
+	var st unix.Statfs_t
+	if err := unix.Statfs(path, &st); err != nil {
+		return nil, err
+	}
+	return &Statfs{
+		Type:   unix.ByteSliceToString(st.Fstypename[:]),
+		On:     unix.ByteSliceToString(st.Mntonname[:]),
+		From:   unix.ByteSliceToString(st.Mntfromname[:]),
+		Flags:  st.Flags,
+		Bsize:  st.Bsize,
+		Blocks: st.Blocks,
+	}, nil
+}
