@@ -16,9 +16,8 @@
 // build for every test; RUNJ_GO_CTRHELPER names a prebuilt static
 // ctrhelper instead (for a test binary copied to a host without Go).
 //
-// Only TestDevfsMount mounts anything (and skips while create refuses spec
-// mounts, README "Not executed yet"); no other test needs a mount. A pty
-// is allocated by init on the host before jail_attach (oci/init.go:
+// Only the tests in freebsd_mount_test.go mount anything; no other test
+// needs a mount. A pty is allocated by init on the host before jail_attach (oci/init.go:
 // setupConsole), so the terminal tests need no devfs in the jail. The Go
 // runtime reads /dev/urandom at start-up and falls back to the clock
 // without it; the one helper mode that needs a device, spawn (os/exec
