@@ -172,6 +172,9 @@ func (r *Runtime) create(c *state.Container, spec *specs.Spec, plan *Plan, o Cre
 	if err := r.createJail(c, plan.Jail); err != nil {
 		return nil, false, err
 	}
+	if err := r.applyRctl(c, plan.Jail.Name, plan.rules); err != nil {
+		return nil, false, err
+	}
 	init, err := r.startContainerInit(c, spec.Process, o)
 	if err != nil {
 		return nil, false, err

@@ -131,6 +131,8 @@ func (r *Runtime) undo(st *state.State, step state.Step) error {
 		return err
 	}
 	switch step.Kind {
+	case stepRctl:
+		return r.undoRctl(step)
 	case stepInit:
 		var s initStep
 		if err := json.Unmarshal(step.Data, &s); err != nil {

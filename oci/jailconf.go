@@ -44,6 +44,10 @@ func (p *Plan) WriteJailConf(w io.Writer, id string) error {
 		fmt.Fprintf(&b, "\texec.start = %s;\n", confQuote(strings.Join(args, " ")))
 	}
 	b.WriteString("}\n")
+	// rctl rules are not jail parameters: rctl.conf(5) holds them.
+	for _, r := range p.Rctl {
+		fmt.Fprintf(&b, "# rctl.conf: %s\n", r)
+	}
 	_, err := io.WriteString(w, b.String())
 	return err
 }

@@ -44,6 +44,22 @@ func (p *Plan) WriteText(w io.Writer) error {
 		}
 		b.WriteString("\n")
 	}
+	if len(p.Devices) > 0 {
+		b.WriteString("devices\n")
+		for _, d := range p.Devices {
+			mode := "unchanged"
+			if d.Mode != nil {
+				mode = fmt.Sprintf("%#o", uint32(*d.Mode))
+			}
+			fmt.Fprintf(&b, "  /dev/%s mode %s\n", d.Path, mode)
+		}
+	}
+	if len(p.Rctl) > 0 {
+		b.WriteString("rctl\n")
+		for _, r := range p.Rctl {
+			fmt.Fprintf(&b, "  %s\n", r)
+		}
+	}
 	if pp := p.Process; pp != nil {
 		fmt.Fprintf(&b, "process\n  args = %q\n  cwd = %s\n  user = %d:%d", pp.Args, pp.Cwd, pp.User.UID, pp.User.GID)
 		if len(pp.User.AdditionalGids) > 0 {

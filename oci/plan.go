@@ -11,6 +11,7 @@ import (
 	"github.com/runj-go/runj-go/bundle"
 	"github.com/runj-go/runj-go/jailspec"
 	"github.com/runj-go/runj-go/netns"
+	"github.com/runj-go/runj-go/oci/rctl"
 	"github.com/runj-go/runj-go/rootfs"
 )
 
@@ -20,11 +21,17 @@ type Plan struct {
 	Jail    JailPlan       `json:"jail"`
 	Mounts  []rootfs.Mount `json:"mounts"`
 	Network []netns.Op     `json:"network"`
+	// Rctl are the rctl(8) rules on the jail.
+	Rctl []string `json:"rctl,omitempty"`
 	// Devices are unhidden, with their modes, in every devfs mount.
 	Devices []specs.FreeBSDDevice `json:"devices,omitempty"`
 	Process *ProcessPlan          `json:"process"`
 
 	jail *jailspec.Jail
+	// rules are the rctl rules, and unsupported the resource settings
+	// without a FreeBSD counterpart.
+	rules       []rctl.Rule
+	unsupported []string
 	// mountRoot is where the read-only view of the root is mounted, ""
 	// without one.
 	mountRoot string
@@ -84,6 +91,12 @@ func NewPlan(b *bundle.Bundle, id, stateRoot string) (*Plan, error) {
 			return nil, bundle.Fieldf("freebsd.devices", "devices are exposed through devfs, but mounts has no devfs mount")
 		}
 	}
+	if p.rules, p.unsupported, err = planRctl(b.Spec, j.Name); err != nil {
+		return nil, err
+	}
+	for _, rule := range p.rules {
+		p.Rctl = append(p.Rctl, rule.String())
+	}
 	if sp := b.Spec.Process; sp != nil {
 		env := sp.Env
 		if env == nil {
@@ -108,4 +121,7 @@ func setPath(ps jailspec.Params, path string) {
 
 // Warnings are settings in the plan that are valid but probably not what
 // the user meant.
-func (p *Plan) Warnings() []string { return p.jail.Warnings }
+func (p *Plan) Warnings() []string {
+	w := append([]string{}, p.jail.Warnings...)
+	return append(w, p.unsupported...)
+}

@@ -86,8 +86,10 @@ func status(st *state.State) (string, error) {
 // runc's extra fields that go-runc's List decodes.
 type OCIState struct {
 	specs.State
-	Rootfs  string `json:"rootfs"`
-	Created string `json:"created"`
+	Rootfs string `json:"rootfs"`
+	// Created is omitted until create has saved the state: go-runc
+	// decodes it as a time, and "" would fail the whole list.
+	Created string `json:"created,omitempty"`
 }
 
 // State returns the OCI state of container id.

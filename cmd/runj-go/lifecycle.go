@@ -21,6 +21,7 @@ func (a *app) lifecycleCommands() []*cobra.Command {
 		a.createCommand(), a.startCommand(), a.runCommand(), a.stateCommand(),
 		a.listCommand(), a.killCommand(), a.deleteCommand(), a.execCommand(),
 		a.psCommand(), a.pauseCommand(), a.resumeCommand(), a.featuresCommand(),
+		a.updateCommand(), a.eventsCommand(),
 		a.initCommand(),
 	}
 }

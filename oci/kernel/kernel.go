@@ -12,6 +12,7 @@ import (
 
 	"github.com/runj-go/runj-go/jailspec"
 	"github.com/runj-go/runj-go/oci/procs"
+	"github.com/runj-go/runj-go/oci/rctl"
 	"github.com/runj-go/runj-go/rootfs"
 )
 
@@ -46,6 +47,13 @@ type Kernel interface {
 	DevfsUseRuleset(mountpoint string, ruleset uint16) error
 	DevfsApplyRuleset(mountpoint string, ruleset uint16) error
 	DevfsDeleteRuleset(mountpoint string, ruleset uint16) error
+
+	// The rctl(8) operations (rctl_add_rule(2), rctl_remove_rule(2),
+	// rctl_get_racct(2), rctl_get_rules(2)).
+	RctlAddRule(r rctl.Rule) error
+	RctlRemoveRules(filter string) error
+	RctlRacct(filter string) (map[string]int64, error)
+	RctlRules(filter string) ([]rctl.Rule, error)
 }
 
 // ErrUnsupported is returned by every kernel operation on systems other than

@@ -11,6 +11,7 @@ import (
 
 	"github.com/runj-go/runj-go/jailspec"
 	"github.com/runj-go/runj-go/oci/procs"
+	"github.com/runj-go/runj-go/oci/rctl"
 	"github.com/runj-go/runj-go/rootfs"
 )
 
@@ -55,3 +56,8 @@ func (host) DevfsNextFreeRuleset(mp string, min uint16) (uint16, error) {
 func (host) DevfsUseRuleset(mp string, rs uint16) error    { return rootfs.DevfsUseRuleset(mp, rs) }
 func (host) DevfsApplyRuleset(mp string, rs uint16) error  { return rootfs.DevfsApplyRuleset(mp, rs) }
 func (host) DevfsDeleteRuleset(mp string, rs uint16) error { return rootfs.DevfsDeleteRuleset(mp, rs) }
+
+func (host) RctlAddRule(r rctl.Rule) error                { return rctl.AddRule(r) }
+func (host) RctlRemoveRules(filter string) error          { return rctl.RemoveRules(filter) }
+func (host) RctlRacct(f string) (map[string]int64, error) { return rctl.GetRacct(f) }
+func (host) RctlRules(filter string) ([]rctl.Rule, error) { return rctl.GetRules(filter) }

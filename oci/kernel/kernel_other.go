@@ -5,6 +5,7 @@ package kernel
 import (
 	"github.com/runj-go/runj-go/jailspec"
 	"github.com/runj-go/runj-go/oci/procs"
+	"github.com/runj-go/runj-go/oci/rctl"
 	"github.com/runj-go/runj-go/rootfs"
 )
 
@@ -27,3 +28,7 @@ func (unsupported) DevfsAddRule(string, rootfs.DevfsRule) error         { return
 func (unsupported) DevfsUseRuleset(string, uint16) error                { return ErrUnsupported }
 func (unsupported) DevfsApplyRuleset(string, uint16) error              { return ErrUnsupported }
 func (unsupported) DevfsDeleteRuleset(string, uint16) error             { return ErrUnsupported }
+func (unsupported) RctlAddRule(rctl.Rule) error                         { return ErrUnsupported }
+func (unsupported) RctlRemoveRules(string) error                        { return ErrUnsupported }
+func (unsupported) RctlRacct(string) (map[string]int64, error)          { return nil, ErrUnsupported }
+func (unsupported) RctlRules(string) ([]rctl.Rule, error)               { return nil, ErrUnsupported }

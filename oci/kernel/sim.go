@@ -80,6 +80,8 @@ type simTable struct {
 	Mounts []simMount `json:"mounts"`
 	// Rulesets holds the devfs rulesets the runtime made.
 	Rulesets map[uint16][]rootfs.DevfsRule `json:"rulesets"`
+	// Rctl holds the rctl rules by jail name.
+	Rctl map[string][]string `json:"rctl"`
 }
 
 // Op is one recorded kernel operation.

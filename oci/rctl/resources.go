@@ -3,6 +3,7 @@ package rctl
 import (
 	"fmt"
 	"math/bits"
+	"slices"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
@@ -66,7 +67,10 @@ func PlanUpdate(jail string, r *specs.LinuxResources) Update {
 	if len(r.Unified) > 0 {
 		p.unsupported("unified", "cgroup v2 files have no FreeBSD counterpart")
 	}
-	if len(r.Devices) > 0 {
+	// A list that only denies (containerd's default spec denies all) asks
+	// for what a jail's devfs ruleset already does; only an allow rule
+	// goes unapplied.
+	if slices.ContainsFunc(r.Devices, func(d specs.LinuxDeviceCgroup) bool { return d.Allow }) {
 		p.unsupported("devices", "device access in a jail is set by devfs rules (freebsd.devices), not by cgroup device rules")
 	}
 	return p.Update

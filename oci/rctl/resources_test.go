@@ -79,7 +79,8 @@ func TestPlanUpdate(t *testing.T) {
 		{name: "network", res: &specs.LinuxResources{Network: &specs.LinuxNetwork{}}, unsupported: []string{"network: not applied"}},
 		{name: "rdma", res: &specs.LinuxResources{Rdma: map[string]specs.LinuxRdma{"mlx": {}}}, unsupported: []string{"rdma: not applied"}},
 		{name: "unified", res: &specs.LinuxResources{Unified: map[string]string{"memory.high": "1"}}, unsupported: []string{"unified: not applied"}},
-		{name: "devices", res: &specs.LinuxResources{Devices: []specs.LinuxDeviceCgroup{{Allow: false, Access: "rwm"}}}, unsupported: []string{"devices: not applied"}},
+		{name: "devices that only deny are what devfs rulesets do", res: &specs.LinuxResources{Devices: []specs.LinuxDeviceCgroup{{Allow: false, Access: "rwm"}}}},
+		{name: "devices that allow", res: &specs.LinuxResources{Devices: []specs.LinuxDeviceCgroup{{Allow: false, Access: "rwm"}, {Allow: true, Type: "c", Access: "rw"}}}, unsupported: []string{"devices: not applied"}},
 
 		{
 			name: "everything_applied_at_once",
@@ -129,7 +130,7 @@ func TestPlanUpdate(t *testing.T) {
 // checks the whole mapping.
 func TestPlanUpdateFromGoRuncJSON(t *testing.T) {
 	const in = `{
-		"devices": [{"allow": false, "access": "rwm"}],
+		"devices": [{"allow": false, "access": "rwm"}, {"allow": true, "type": "c", "major": 1, "minor": 3, "access": "rwm"}],
 		"memory": {"limit": 268435456, "reservation": 134217728},
 		"cpu": {"shares": 1024, "quota": 200000, "period": 100000, "cpus": "0-1"},
 		"pids": {"limit": 64},
