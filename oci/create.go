@@ -15,7 +15,6 @@ import (
 
 	"github.com/runj-go/runj-go/bundle"
 	"github.com/runj-go/runj-go/jailspec"
-	"github.com/runj-go/runj-go/netns"
 	"github.com/runj-go/runj-go/oci/procs"
 	"github.com/runj-go/runj-go/oci/state"
 )
@@ -92,9 +91,6 @@ func (r *Runtime) Create(id string, o CreateOpts) (*Process, error) {
 	for _, w := range plan.Warnings() {
 		r.Log.WithField("id", id).Warn(w)
 	}
-	if err := checkSupported(plan); err != nil {
-		return nil, err
-	}
 	if o.term, err = foregroundTerminal(b.Spec.Process, o.Foreground, o.ConsoleSocket); err != nil {
 		return nil, err
 	}
@@ -134,22 +130,6 @@ func (r *Runtime) Create(id string, o CreateOpts) (*Process, error) {
 	return p, nil
 }
 
-// checkSupported refuses what create cannot execute yet, rather than
-// running a container without it: address aliases and moved interfaces.
-// `runj-go plan` shows them.
-func checkSupported(plan *Plan) error {
-	var errs bundle.Errors
-	for _, op := range plan.Network {
-		switch op.Op {
-		case netns.OpAddAddress:
-			errs.Add("freebsd.jail.interface", "%q: this version of runj-go does not add address aliases yet; add %s to the interface beforehand and leave interface unset", op.Interface, op.Address)
-		case netns.OpMoveInterface:
-			errs.Add("freebsd.jail.vnetInterfaces", "%q: this version of runj-go does not move interfaces into a vnet yet", op.Interface)
-		}
-	}
-	return errs.Err()
-}
-
 // checkConsole applies runc's rules: a terminal needs a console socket,
 // and a console socket needs a terminal.
 func checkConsole(p *specs.Process, haveSocket bool) error {
@@ -169,7 +149,13 @@ func (r *Runtime) create(c *state.Container, spec *specs.Spec, plan *Plan, o Cre
 	if err := r.mountAll(c, spec, plan); err != nil {
 		return nil, false, err
 	}
+	if err := r.addAddresses(c, plan); err != nil {
+		return nil, false, err
+	}
 	if err := r.createJail(c, plan.Jail); err != nil {
+		return nil, false, err
+	}
+	if err := r.moveInterfaces(c, plan); err != nil {
 		return nil, false, err
 	}
 	if err := r.applyRctl(c, plan.Jail.Name, plan.rules); err != nil {

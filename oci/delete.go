@@ -130,6 +130,9 @@ func (r *Runtime) undo(st *state.State, step state.Step) error {
 	if ok, err := r.undoFS(st, step); ok {
 		return err
 	}
+	if ok, err := r.undoNet(step); ok {
+		return err
+	}
 	switch step.Kind {
 	case stepRctl:
 		return r.undoRctl(step)

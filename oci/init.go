@@ -42,6 +42,9 @@ func Init(k kernel.Kernel) error {
 	if cfg.Hook != nil {
 		return runHookInJail(k, &cfg, pipe)
 	}
+	if cfg.Net != nil {
+		return configureJailNet(k, &cfg, pipe)
+	}
 	path, err := prepareProcess(k, &cfg)
 	if err != nil {
 		if reply(pipe, initReply{Error: err.Error()}) != nil {
@@ -288,4 +291,23 @@ func runHookInJail(k kernel.Kernel, cfg *initConfig, pipe *os.File) error {
 		return fmt.Errorf("hook descriptor: %w", err)
 	}
 	return k.Fexecve(uintptr(cfg.Hook.Fd), cfg.Hook.Args, cfg.Hook.Env)
+}
+
+// configureJailNet attaches to a vnet jail and configures its network,
+// then reports to the runtime.
+func configureJailNet(k kernel.Kernel, cfg *initConfig, pipe *os.File) error {
+	err := k.AttachJail(cfg.JID)
+	for _, name := range cfg.Net.Up {
+		if err != nil {
+			break
+		}
+		err = k.SetUp(name)
+	}
+	if err != nil {
+		if reply(pipe, initReply{Error: err.Error()}) != nil {
+			return err
+		}
+		return ErrReported
+	}
+	return reply(pipe, initReply{Ready: true})
 }

@@ -23,6 +23,9 @@ type initConfig struct {
 	// PreserveFds is how many file descriptors after stdio the process
 	// inherits (--preserve-fds).
 	PreserveFds int `json:"preserveFds"`
+	// Net is set to configure the jail's vnet instead of running a
+	// process.
+	Net *initNet `json:"net,omitempty"`
 	// Hook is set to run one hook inside the jail instead of a process.
 	Hook *initHook `json:"hook,omitempty"`
 }
@@ -44,4 +47,10 @@ type initHook struct {
 type initReply struct {
 	Ready bool   `json:"ready,omitempty"`
 	Error string `json:"error,omitempty"`
+}
+
+// initNet is network set-up done inside a vnet jail.
+type initNet struct {
+	// Up lists the interfaces to bring up.
+	Up []string `json:"up"`
 }

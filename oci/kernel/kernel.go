@@ -8,9 +8,11 @@ package kernel
 import (
 	"errors"
 	"fmt"
+	"net/netip"
 	"runtime"
 
 	"github.com/runj-go/runj-go/jailspec"
+	"github.com/runj-go/runj-go/netns"
 	"github.com/runj-go/runj-go/oci/procs"
 	"github.com/runj-go/runj-go/oci/rctl"
 	"github.com/runj-go/runj-go/rootfs"
@@ -54,6 +56,18 @@ type Kernel interface {
 	RctlRemoveRules(filter string) error
 	RctlRacct(filter string) (map[string]int64, error)
 	RctlRules(filter string) ([]rctl.Rule, error)
+
+	// Network operations act on the calling process's vnet: the host's,
+	// or a jail's once attached to it (sys/net/if.h, sys/sockio.h).
+	Interfaces() ([]netns.Iface, error)
+	AddAddress(ifname string, p netip.Prefix) error
+	DeleteAddress(ifname string, p netip.Prefix) error
+	SetUp(ifname string) error
+	// MoveToVnet moves a host interface into a jail's vnet (SIOCSIFVNET)
+	// and ReclaimFromVnet moves it back (SIOCSIFRVNET); both return the
+	// name the kernel reports for it.
+	MoveToVnet(ifname string, jid int) (string, error)
+	ReclaimFromVnet(ifname string, jid int) (string, error)
 }
 
 // ErrUnsupported is returned by every kernel operation on systems other than

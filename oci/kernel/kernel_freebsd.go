@@ -3,6 +3,7 @@
 package kernel
 
 import (
+	"net/netip"
 	"os"
 	"syscall"
 	"unsafe"
@@ -10,6 +11,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/runj-go/runj-go/jailspec"
+	"github.com/runj-go/runj-go/netns"
 	"github.com/runj-go/runj-go/oci/procs"
 	"github.com/runj-go/runj-go/oci/rctl"
 	"github.com/runj-go/runj-go/rootfs"
@@ -61,3 +63,12 @@ func (host) RctlAddRule(r rctl.Rule) error                { return rctl.AddRule(
 func (host) RctlRemoveRules(filter string) error          { return rctl.RemoveRules(filter) }
 func (host) RctlRacct(f string) (map[string]int64, error) { return rctl.GetRacct(f) }
 func (host) RctlRules(filter string) ([]rctl.Rule, error) { return rctl.GetRules(filter) }
+
+func (host) Interfaces() ([]netns.Iface, error)                { return netns.Interfaces() }
+func (host) AddAddress(ifname string, p netip.Prefix) error    { return netns.AddAddress(ifname, p) }
+func (host) DeleteAddress(ifname string, p netip.Prefix) error { return netns.DeleteAddress(ifname, p) }
+func (host) SetUp(ifname string) error                         { return netns.SetUp(ifname) }
+func (host) MoveToVnet(ifname string, jid int) (string, error) { return netns.MoveToVnet(ifname, jid) }
+func (host) ReclaimFromVnet(ifname string, jid int) (string, error) {
+	return netns.ReclaimFromVnet(ifname, jid)
+}

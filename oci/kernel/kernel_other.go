@@ -3,7 +3,10 @@
 package kernel
 
 import (
+	"net/netip"
+
 	"github.com/runj-go/runj-go/jailspec"
+	"github.com/runj-go/runj-go/netns"
 	"github.com/runj-go/runj-go/oci/procs"
 	"github.com/runj-go/runj-go/oci/rctl"
 	"github.com/runj-go/runj-go/rootfs"
@@ -32,3 +35,9 @@ func (unsupported) RctlAddRule(rctl.Rule) error                         { return
 func (unsupported) RctlRemoveRules(string) error                        { return ErrUnsupported }
 func (unsupported) RctlRacct(string) (map[string]int64, error)          { return nil, ErrUnsupported }
 func (unsupported) RctlRules(string) ([]rctl.Rule, error)               { return nil, ErrUnsupported }
+func (unsupported) Interfaces() ([]netns.Iface, error)                  { return nil, ErrUnsupported }
+func (unsupported) AddAddress(string, netip.Prefix) error               { return ErrUnsupported }
+func (unsupported) DeleteAddress(string, netip.Prefix) error            { return ErrUnsupported }
+func (unsupported) SetUp(string) error                                  { return ErrUnsupported }
+func (unsupported) MoveToVnet(string, int) (string, error)              { return "", ErrUnsupported }
+func (unsupported) ReclaimFromVnet(string, int) (string, error)         { return "", ErrUnsupported }

@@ -63,6 +63,8 @@ func Open(root string) (Kernel, error) {
 type sim struct {
 	dir   string
 	files *os.Root
+	// attached is the jail this process attached to, 0 before.
+	attached int
 }
 
 type simJail struct {
@@ -70,6 +72,7 @@ type simJail struct {
 	Path     string          `json:"path"`
 	Params   json.RawMessage `json:"params"`
 	Sessions []int           `json:"sessions"`
+	Vnet     bool            `json:"vnet,omitempty"`
 }
 
 type simTable struct {
@@ -82,6 +85,8 @@ type simTable struct {
 	Rulesets map[uint16][]rootfs.DevfsRule `json:"rulesets"`
 	// Rctl holds the rctl rules by jail name.
 	Rctl map[string][]string `json:"rctl"`
+	// Ifaces are the network interfaces of every vnet.
+	Ifaces []*simIface `json:"ifaces"`
 }
 
 // Op is one recorded kernel operation.
@@ -206,6 +211,7 @@ func (s *sim) CreateJail(ps jailspec.Params) (int, error) {
 			jid = t.NextJid
 			t.NextJid++
 			t.Jails[jid] = &simJail{Name: name.Str, Path: path.Str, Params: params}
+			t.newJailNet(jid, ps)
 			return nil
 		})
 	})
@@ -260,6 +266,7 @@ func (s *sim) RemoveJail(jid int) error {
 			// jail_remove kills every process in the jail
 			// (sys/kern/kern_jail.c: prison_remove -> killpg of each).
 			killSessions(j.Sessions)
+			t.endJailNet(jid)
 			delete(t.Jails, jid)
 			return nil
 		})
@@ -313,6 +320,7 @@ func (s *sim) AttachJail(jid int) error {
 			}
 			j.Sessions = append(j.Sessions, sid)
 			path = t.underlying(j.Path)
+			s.attached = jid
 			return nil
 		})
 	})
