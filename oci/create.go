@@ -183,6 +183,13 @@ func (r *Runtime) create(c *state.Container, spec *specs.Spec, plan *Plan, o Cre
 // leaves delete what it needs; a jail of that name that exists already is
 // someone else's, and create fails without recording anything.
 func (r *Runtime) createJail(c *state.Container, j JailPlan) error {
+	if j.Parent != "" {
+		if _, err := r.Kernel.LookupJail(j.Parent); errors.Is(err, jailspec.ErrNotFound) {
+			return fmt.Errorf("freebsd.jail.parent: jail %q does not exist", j.Parent)
+		} else if err != nil {
+			return fmt.Errorf("freebsd.jail.parent %q: %w", j.Parent, err)
+		}
+	}
 	if _, err := r.Kernel.LookupJail(j.Name); err == nil {
 		return fmt.Errorf("create jail %s: a jail with that name exists already", j.Name)
 	} else if !errors.Is(err, jailspec.ErrNotFound) {

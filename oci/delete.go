@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"syscall"
 	"time"
 
@@ -31,6 +32,9 @@ func (r *Runtime) Delete(id string, force bool) error {
 	}
 	defer c.Close()
 	st := c.State()
+	if err := r.deleteChildren(st, force); err != nil {
+		return err
+	}
 	s, err := status(st)
 	if err != nil {
 		return err
@@ -174,4 +178,43 @@ func (r *Runtime) poststop(st *state.State, spec *specs.Spec) {
 	if err := r.runHooks(spec, hookPoststop, st, StatusStopped); err != nil {
 		r.Log.WithField("id", st.ID).Warn(err)
 	}
+}
+
+// deleteChildren deletes, with force, the containers whose jails are
+// children of this container's jail: removing a jail removes its children
+// (sys/kern/kern_jail.c: prison_remove), which would leave their
+// containers behind. Without force, children are an error.
+func (r *Runtime) deleteChildren(st *state.State, force bool) error {
+	if st.JailName == "" {
+		return nil
+	}
+	ids, err := r.Store.List()
+	if err != nil {
+		return err
+	}
+	var children []string
+	for _, id := range ids {
+		if id == st.ID {
+			continue
+		}
+		child, err := r.Store.Load(id)
+		if err != nil {
+			continue // deleted meanwhile, or not saved yet
+		}
+		if strings.HasPrefix(child.JailName, st.JailName+".") {
+			children = append(children, id)
+		}
+	}
+	if len(children) == 0 {
+		return nil
+	}
+	if !force {
+		return fmt.Errorf("cannot delete container %s: containers %s run in child jails of its jail; delete them first, or use --force", st.ID, strings.Join(children, ", "))
+	}
+	for _, id := range children {
+		if err := r.Delete(id, true); err != nil {
+			return fmt.Errorf("delete child container %s: %w", id, err)
+		}
+	}
+	return nil
 }

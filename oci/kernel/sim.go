@@ -29,7 +29,7 @@ import (
 // Environment:
 //
 //	RUNJ_GO_SIMKERNEL_DIR   where the simulated kernel keeps its files
-//	                        (default: <root>/simkernel)
+//	                        (default: <root>/.simkernel)
 //	RUNJ_GO_SIMKERNEL_FAIL  operations to fail, comma-separated, each
 //	                        "op" or "op@N" (fail the Nth call, counting
 //	                        from 1, across processes)
@@ -41,11 +41,11 @@ const (
 )
 
 // Open returns the simulated kernel keeping its files under
-// $RUNJ_GO_SIMKERNEL_DIR, or root/simkernel.
+// $RUNJ_GO_SIMKERNEL_DIR, or root/.simkernel.
 func Open(root string) (Kernel, error) {
 	dir := os.Getenv(SimDirEnv)
 	if dir == "" {
-		dir = filepath.Join(root, "simkernel")
+		dir = filepath.Join(root, ".simkernel") // a dot name is never a container id
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("simkernel: %w", err)
