@@ -2,6 +2,7 @@ package oci
 
 import (
 	"fmt"
+	"slices"
 	"syscall"
 	"time"
 
@@ -29,15 +30,25 @@ func (r *Runtime) Pause(id string) error {
 	if s != StatusRunning && s != StatusCreated {
 		return fmt.Errorf("cannot pause container %s: %w (status %s)", id, ErrNotRunning, s)
 	}
+	// Stopped is reported once a stop is requested, while another thread
+	// of the process may still be in fork(2): pause is done only when two
+	// listings in a row find the same processes, all stopped.
 	deadline := time.Now().Add(pauseTimeout)
+	var last []int
 	for {
-		running, err := r.runningProcs(st)
+		running, all, err := r.runningProcs(st)
 		if err != nil {
 			return err
 		}
 		if len(running) == 0 {
-			break
+			if slices.Equal(all, last) {
+				break
+			}
+			last = all
+			time.Sleep(5 * time.Millisecond)
+			continue
 		}
+		last = nil
 		if time.Now().After(deadline) {
 			r.signalAll(st, syscall.SIGCONT)
 			return fmt.Errorf("pause container %s: %d process(es) did not stop", id, len(running))
@@ -73,21 +84,25 @@ func (r *Runtime) Resume(id string) error {
 	return c.Save()
 }
 
-// runningProcs lists the container's processes that are not stopped.
-func (r *Runtime) runningProcs(st *state.State) ([]procs.Info, error) {
+// runningProcs lists the container's processes that are not stopped, and
+// the pids of all its live processes, sorted.
+func (r *Runtime) runningProcs(st *state.State) (running []procs.Info, pids []int, err error) {
 	all, err := r.containerProcs(st)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	var out []procs.Info
 	for _, p := range all {
 		info, err := procs.Get(p.Pid)
-		if err != nil || info.Exited() || info.State == procs.Stopped {
+		if err != nil || info.Exited() {
 			continue
 		}
-		out = append(out, info)
+		pids = append(pids, info.Pid)
+		if info.State != procs.Stopped {
+			running = append(running, info)
+		}
 	}
-	return out, nil
+	slices.Sort(pids)
+	return running, pids, nil
 }
 
 func (r *Runtime) signalAll(st *state.State, sig syscall.Signal) error {

@@ -17,7 +17,9 @@ func (a *app) psCommand() *cobra.Command {
 		Short: "list the processes of a container, from the kernel's process table",
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if len(args) > 1 {
+			// go-runc's Top passes its ps options as one argument, empty
+			// by default.
+			if len(args) > 2 || len(args) == 2 && args[1] != "" {
 				return fmt.Errorf("ps: arguments for ps(1) (%q) are not supported: runj-go reads the process table itself", args[1:])
 			}
 			r, err := a.runtime()
