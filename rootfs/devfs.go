@@ -71,13 +71,19 @@ const (
 	devfsRIDSize   = 4 // devfs_rid
 	devfsRSNumSize = 2 // devfs_rsnum
 
-	devfsioRAdd     = iocIn | iocOut | (devfsRuleSize&iocParmMask)<<16 | 'D'<<8 | 0   // _IOWR('D', 0, struct devfs_rule)
-	devfsioRDel     = iocIn | (devfsRIDSize&iocParmMask)<<16 | 'D'<<8 | 1             // _IOW('D', 1, devfs_rid)
-	devfsioRApply   = iocIn | (devfsRuleSize&iocParmMask)<<16 | 'D'<<8 | 2            // _IOW('D', 2, struct devfs_rule)
-	devfsioRGetNext = iocIn | iocOut | (devfsRuleSize&iocParmMask)<<16 | 'D'<<8 | 4   // _IOWR('D', 4, struct devfs_rule)
-	devfsioSUse     = iocIn | (devfsRSNumSize&iocParmMask)<<16 | 'D'<<8 | 10          // _IOW('D', 10, devfs_rsnum)
-	devfsioSApply   = iocIn | (devfsRSNumSize&iocParmMask)<<16 | 'D'<<8 | 11          // _IOW('D', 11, devfs_rsnum)
-	devfsioSGetNext = iocIn | iocOut | (devfsRSNumSize&iocParmMask)<<16 | 'D'<<8 | 12 // _IOWR('D', 12, devfs_rsnum)
+	// The group and length part of each request; the number is added.
+	devfsD     = 'D' << 8
+	devfsRule  = devfsRuleSize&iocParmMask<<16 | devfsD
+	devfsRID   = devfsRIDSize&iocParmMask<<16 | devfsD
+	devfsRSNum = devfsRSNumSize&iocParmMask<<16 | devfsD
+
+	devfsioRAdd     = iocIn | iocOut | devfsRule       // _IOWR('D', 0, struct devfs_rule)
+	devfsioRDel     = iocIn | devfsRID + 1             // _IOW('D', 1, devfs_rid)
+	devfsioRApply   = iocIn | devfsRule + 2            // _IOW('D', 2, struct devfs_rule)
+	devfsioRGetNext = iocIn | iocOut | devfsRule + 4   // _IOWR('D', 4, struct devfs_rule)
+	devfsioSUse     = iocIn | devfsRSNum + 10          // _IOW('D', 10, devfs_rsnum)
+	devfsioSApply   = iocIn | devfsRSNum + 11          // _IOW('D', 11, devfs_rsnum)
+	devfsioSGetNext = iocIn | iocOut | devfsRSNum + 12 // _IOWR('D', 12, devfs_rsnum)
 )
 
 // MkRID returns the id of rule number rule in ruleset ruleset: the mkrid

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
@@ -136,14 +135,4 @@ func (m Mount) DevfsRuleset() (uint16, bool) {
 		}
 	}
 	return 0, false
-}
-
-// hasOption reports whether opts has key or key=value.
-func hasOption(opts []string, key string) bool {
-	for _, o := range opts {
-		if o == key || strings.HasPrefix(o, key+"=") {
-			return true
-		}
-	}
-	return false
 }

@@ -114,6 +114,7 @@ func (p *planner) memory(m *specs.LinuxMemory) {
 	if m.Swap != nil {
 		p.unsupported("memory.swap", "rctl's swapuse limits swap alone, not memory+swap")
 	}
+	//lint:ignore SA1019 deprecated, but go-runc and old specs still send it.
 	if m.Kernel != nil {
 		p.unsupported("memory.kernel", "rctl does not account kernel memory")
 	}

@@ -34,6 +34,7 @@ func TestPlanUpdate(t *testing.T) {
 		{name: "memory_limit_invalid", res: &specs.LinuxResources{Memory: &specs.LinuxMemory{Limit: i64(-2)}}, unsupported: []string{"memory.limit: not applied: -2 is not a limit"}},
 		{name: "memory_reservation", res: &specs.LinuxResources{Memory: &specs.LinuxMemory{Reservation: i64(1)}}, unsupported: []string{"memory.reservation: not applied"}},
 		{name: "memory_swap", res: &specs.LinuxResources{Memory: &specs.LinuxMemory{Swap: i64(1)}}, unsupported: []string{"memory.swap: not applied"}},
+		//lint:ignore SA1019 deprecated, but still sent.
 		{name: "memory_kernel", res: &specs.LinuxResources{Memory: &specs.LinuxMemory{Kernel: i64(1)}}, unsupported: []string{"memory.kernel: not applied"}},
 		{name: "memory_kernelTCP", res: &specs.LinuxResources{Memory: &specs.LinuxMemory{KernelTCP: i64(1)}}, unsupported: []string{"memory.kernelTCP: not applied"}},
 		{name: "memory_swappiness", res: &specs.LinuxResources{Memory: &specs.LinuxMemory{Swappiness: u64(0)}}, unsupported: []string{"memory.swappiness: not applied"}},
