@@ -11,6 +11,9 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
+// DefaultPath is the PATH of DefaultSpec, and of an image that sets none.
+const DefaultPath = "/sbin:/bin:/usr/sbin:/usr/bin:/usr/local/sbin:/usr/local/bin"
+
 // DefaultSpec is the FreeBSD-ready config.json that `runj-go spec` writes,
 // the counterpart of `runc spec`: /bin/sh on a terminal, root "rootfs",
 // devfs with the jail ruleset 4 at /dev and fdescfs at /dev/fd, its own
@@ -23,7 +26,7 @@ func DefaultSpec() *specs.Spec {
 			User:     specs.User{UID: 0, GID: 0},
 			Args:     []string{"/bin/sh"},
 			Env: []string{
-				"PATH=/sbin:/bin:/usr/sbin:/usr/bin:/usr/local/sbin:/usr/local/bin",
+				"PATH=" + DefaultPath,
 				"TERM=xterm",
 			},
 			Cwd:             "/",

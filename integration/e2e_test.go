@@ -21,6 +21,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -32,6 +33,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/runj-go/runj-go/oci/procs"
+	"github.com/runj-go/runj-go/rootfs"
 )
 
 // Paths of the binaries under test, set by TestMain.
@@ -179,6 +181,8 @@ func (r result) String() string {
 type cmdOpts struct {
 	// files are passed as descriptors 3, 4, ... (--preserve-fds).
 	files []*os.File
+	// stdin, if not nil, is the command's standard input.
+	stdin io.Reader
 }
 
 // command prepares runj-go with the test's root and kernel. Its stdout
@@ -199,6 +203,7 @@ func (e *env) command(o cmdOpts, args ...string) (*exec.Cmd, *os.File, *os.File)
 	cmd.Env = append(cmd.Env, e.extra...)
 	cmd.Stdout, cmd.Stderr = out, errf
 	cmd.ExtraFiles = o.files
+	cmd.Stdin = o.stdin
 	return cmd, out, errf
 }
 
@@ -676,4 +681,199 @@ func (e *env) background(o cmdOpts, args ...string) (*exec.Cmd, func() result) {
 		}
 	})
 	return cmd, wait
+}
+
+// simOp is one line of ops.jsonl with every field the simulated kernel
+// writes, for exact comparisons: a zero field is one the line lacks.
+type simOp struct {
+	Op         string            `json:"op"`
+	Jid        int               `json:"jid,omitempty"`
+	Name       string            `json:"name,omitempty"`
+	Params     json.RawMessage   `json:"params,omitempty"`
+	Argv       []string          `json:"argv,omitempty"`
+	FSType     string            `json:"fstype,omitempty"`
+	Target     string            `json:"target,omitempty"`
+	Flags      int               `json:"flags,omitempty"`
+	Iov        [][2]string       `json:"iov,omitempty"`
+	Mountpoint string            `json:"mountpoint,omitempty"`
+	Ruleset    uint16            `json:"ruleset,omitempty"`
+	Rule       *rootfs.DevfsRule `json:"rule,omitempty"`
+	MTU        int               `json:"mtu,omitempty"`
+	Error      string            `json:"error,omitempty"`
+}
+
+// rawOps returns the lines of ops.jsonl from index from on.
+func (e *env) rawOps(from int) []string {
+	e.t.Helper()
+	data, err := os.ReadFile(filepath.Join(e.simDir, "ops.jsonl"))
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		e.t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSuffix(string(data), "\n"), "\n")
+	if len(data) == 0 {
+		lines = nil
+	}
+	if from > len(lines) {
+		e.t.Fatalf("kernel ops: %d recorded, want more than %d", len(lines), from)
+	}
+	return lines[from:]
+}
+
+// checkOpsExact checks that the operations recorded from index from on
+// are exactly want, in order and in every field. Params (jail_set) are
+// compared as written, so the order of the parameters counts too.
+func (e *env) checkOpsExact(from int, want ...simOp) {
+	e.t.Helper()
+	got := e.rawOps(from)
+	ok := len(got) == len(want)
+	wantLines := make([]string, len(want))
+	for i, w := range want {
+		b, err := json.Marshal(w)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		wantLines[i] = string(b)
+		if ok && !sameOp(got[i], wantLines[i]) {
+			ok = false
+		}
+	}
+	if !ok {
+		e.t.Errorf("kernel ops from %d:\ngot:\n\t%s\nwant:\n\t%s", from, strings.Join(got, "\n\t"), strings.Join(wantLines, "\n\t"))
+	}
+}
+
+// sameOp compares two ops.jsonl lines field by field: the same fields,
+// equal values, and params byte for byte once compacted.
+func sameOp(a, b string) bool {
+	var ma, mb map[string]json.RawMessage
+	if json.Unmarshal([]byte(a), &ma) != nil || json.Unmarshal([]byte(b), &mb) != nil || len(ma) != len(mb) {
+		return false
+	}
+	for k, ra := range ma {
+		rb, ok := mb[k]
+		if !ok {
+			return false
+		}
+		var ca, cb bytes.Buffer
+		if json.Compact(&ca, ra) != nil || json.Compact(&cb, rb) != nil {
+			return false
+		}
+		if k == "params" {
+			if !bytes.Equal(ca.Bytes(), cb.Bytes()) {
+				return false
+			}
+			continue
+		}
+		var va, vb any
+		da, db := json.NewDecoder(&ca), json.NewDecoder(&cb)
+		da.UseNumber()
+		db.UseNumber()
+		if da.Decode(&va) != nil || db.Decode(&vb) != nil || !reflect.DeepEqual(va, vb) {
+			return false
+		}
+	}
+	return true
+}
+
+// The operations of the jail's life that most tests expect.
+func jailGetMissing(name string) simOp {
+	return simOp{Op: "jail_get", Name: name, Error: fmt.Sprintf("jail_get %q: jail not found", name)}
+}
+
+func jailGet(name string) simOp { return simOp{Op: "jail_get", Name: name} }
+
+func jailRemove(jid int) simOp { return simOp{Op: "jail_remove", Jid: jid} }
+
+func jailAttach(jid int) simOp { return simOp{Op: "jail_attach", Jid: jid} }
+
+// jailSetOp is the jail_set of container id of bundle: its name and
+// exactly the parameters `runj-go plan` shows.
+func (e *env) jailSetOp(bundle, id string) simOp {
+	e.t.Helper()
+	p := e.plan(bundle, id)
+	return simOp{Op: "jail_set", Name: p.Jail.Name, Params: p.Jail.Params}
+}
+
+// planOut is the output of `runj-go plan --format json`.
+type planOut struct {
+	Jail struct {
+		Name   string          `json:"name"`
+		Parent string          `json:"parent"`
+		Params json.RawMessage `json:"params"`
+	} `json:"jail"`
+	Mounts  []planMount     `json:"mounts"`
+	Network []planNetOp     `json:"network"`
+	Rctl    []string        `json:"rctl"`
+	Devices json.RawMessage `json:"devices"`
+}
+
+type planMount struct {
+	Type        string   `json:"type"`
+	Source      string   `json:"source"`
+	Destination string   `json:"destination"`
+	Options     []string `json:"options"`
+}
+
+type planNetOp struct {
+	Op        string `json:"op"`
+	Interface string `json:"interface"`
+	Address   string `json:"address,omitempty"`
+}
+
+// plan runs `runj-go plan --format json` for container id of bundle.
+func (e *env) plan(bundle, id string) planOut {
+	e.t.Helper()
+	r := e.mustRunj("plan", "--format", "json", "--bundle", bundle, id)
+	var p planOut
+	if err := json.Unmarshal([]byte(r.stdout), &p); err != nil {
+		e.t.Fatalf("plan: %v\n%s", err, r.stdout)
+	}
+	return p
+}
+
+// simTable is the part of the simulated kernel's jails.json the tests
+// look at: what is mounted, the devfs rulesets made, the rctl rules and
+// the interfaces.
+type simTable struct {
+	Mounts []struct {
+		Target string `json:"target"`
+		FSType string `json:"fstype"`
+		Source string `json:"source"`
+	} `json:"mounts"`
+	Rulesets map[string]json.RawMessage `json:"rulesets"`
+	Rctl     map[string][]string        `json:"rctl"`
+	Ifaces   []simIface                 `json:"ifaces"`
+}
+
+type simIface struct {
+	Name  string   `json:"name"`
+	Vnet  int      `json:"vnet"`
+	Up    bool     `json:"up"`
+	Addrs []string `json:"addrs"`
+}
+
+func (e *env) simTable() simTable {
+	e.t.Helper()
+	var t simTable
+	data, err := os.ReadFile(filepath.Join(e.simDir, "jails.json"))
+	if errors.Is(err, os.ErrNotExist) {
+		return t
+	}
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if err := json.Unmarshal(data, &t); err != nil {
+		e.t.Fatalf("jails.json: %v", err)
+	}
+	return t
+}
+
+// checkNothingMounted checks that the simulated kernel has no mount and no
+// devfs ruleset of the runtime's left.
+func (e *env) checkNothingMounted() {
+	e.t.Helper()
+	t := e.simTable()
+	if len(t.Mounts) != 0 || len(t.Rulesets) != 0 {
+		e.t.Errorf("left in the kernel: mounts %+v, devfs rulesets %v", t.Mounts, t.Rulesets)
+	}
 }

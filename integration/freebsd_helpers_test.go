@@ -20,9 +20,10 @@
 // needs a mount. A pty is allocated by init on the host before jail_attach (oci/init.go:
 // setupConsole), so the terminal tests need no devfs in the jail. The Go
 // runtime reads /dev/urandom at start-up and falls back to the clock
-// without it; the one helper mode that needs a device, spawn (os/exec
-// opens /dev/null for the children's stdio), gets a plain empty file at
-// /dev/null in the root file system.
+// without it; the helper modes that need a device, those that start
+// children (spawn, forkbomb, forkloop: os/exec opens /dev/null for the
+// children's stdio), get a plain empty file at /dev/null in the root file
+// system.
 
 package integration
 
@@ -137,11 +138,16 @@ func (s *suite) runj(args ...string) result {
 // does not touch the test, so a test may run it in a goroutine (for a
 // command that blocks until the test does something).
 func (s *suite) runjTo(out, errf *os.File, args ...string) result {
+	return s.runjWith(nil, out, errf, args...)
+}
+
+// runjWith is runjTo with stdin (none when nil).
+func (s *suite) runjWith(stdin io.Reader, out, errf *os.File, args ...string) result {
 	full := append([]string{"--root", s.root}, args...)
 	ctx, cancel := context.WithTimeout(context.Background(), cmdTimeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, s.bin, full...)
-	cmd.Stdout, cmd.Stderr = out, errf
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdin, out, errf
 	r := result{args: full}
 	err := cmd.Run()
 	var ee *exec.ExitError

@@ -394,7 +394,7 @@ func TestCreateFailureUnmounts(t *testing.T) {
 			edit: func(sp *specs.Spec, s *suite) {
 				sp.Mounts = append(sp.Mounts, specs.Mount{Destination: "/mnt/missing", Type: "nullfs", Source: filepath.Join(s.dir, "does-not-exist")})
 			},
-			want: []string{"mounts: nullfs on /mnt/missing", "does-not-exist"},
+			want: []string{"mounts[3] (nullfs on /mnt/missing)", "does-not-exist"},
 		},
 		{
 			name: "missing program",

@@ -36,6 +36,14 @@ const (
 	IFF_UP = 0x1
 )
 
+// The MTUs the kernel accepts for SIOCSIFMTU (sys/net/if_var.h: IF_MINMTU
+// 72, "the size of a TCP/IP header (40) + the minimum mss (32)", and
+// IF_MAXMTU 65535; sys/net/if.c: ifhwioctl refuses others with EINVAL).
+const (
+	IF_MINMTU = 72
+	IF_MAXMTU = 65535
+)
+
 // ND6_INFINITE_LIFETIME is an address lifetime that never ends
 // (sys/netinet6/nd6.h: ((u_int32_t)~0)).
 const ND6_INFINITE_LIFETIME = 0xffffffff
@@ -130,6 +138,7 @@ const (
 	SIOCGIFFLAGS  uint32 = iocInOut | (sizeofIfreq&iocParmMask)<<16 | 'i'<<8 | 17   // _IOWR('i', 17, struct ifreq)
 	SIOCDIFADDR   uint32 = iocIn | (sizeofIfreq&iocParmMask)<<16 | 'i'<<8 | 25      // _IOW('i', 25, struct ifreq)
 	SIOCSIFNAME   uint32 = iocIn | (sizeofIfreq&iocParmMask)<<16 | 'i'<<8 | 40      // _IOW('i', 40, struct ifreq)
+	SIOCSIFMTU    uint32 = iocIn | (sizeofIfreq&iocParmMask)<<16 | 'i'<<8 | 52      // _IOW('i', 52, struct ifreq)
 	SIOCAIFADDR   uint32 = iocIn | (sizeofIfaliasreq&iocParmMask)<<16 | 'i'<<8 | 43 // _IOW('i', 43, struct ifaliasreq)
 	SIOCSIFVNET   uint32 = iocInOut | (sizeofIfreq&iocParmMask)<<16 | 'i'<<8 | 90   // _IOWR('i', 90, struct ifreq)
 	SIOCSIFRVNET  uint32 = iocInOut | (sizeofIfreq&iocParmMask)<<16 | 'i'<<8 | 91   // _IOWR('i', 91, struct ifreq)
@@ -363,6 +372,21 @@ func SetFlagsRequest(ifname string, flags uint32) (Request, error) {
 	return r, nil
 }
 
+// SetMTURequest sets the MTU of interface ifname (SIOCSIFMTU): ifr_mtu,
+// an int, is the first member of ifr_ifru.
+func SetMTURequest(ifname string, mtu int) (Request, error) {
+	r, err := nameRequest("SIOCSIFMTU", SIOCSIFMTU, ifname)
+	if err != nil {
+		return r, err
+	}
+	r.Detail = "mtu " + strconv.Itoa(mtu)
+	if mtu < IF_MINMTU || mtu > IF_MAXMTU {
+		return r, fmt.Errorf("%s: the kernel takes an MTU from %d to %d", r, IF_MINMTU, IF_MAXMTU)
+	}
+	binary.NativeEndian.PutUint32(r.Arg[offIfrIfru:], uint32(int32(mtu)))
+	return r, nil
+}
+
 // RenameRequest renames interface ifname to newname (SIOCSIFNAME). The
 // kernel reads the new name from the buffer ifr_data points to
 // (copyinstr of at most IFNAMSIZ bytes): Data, NUL-padded.
@@ -433,6 +457,10 @@ func ifreqWithName(ifname string) []byte {
 // ErrIfName is wrapped by the errors for interface names the kernel
 // cannot take.
 var ErrIfName = errors.New("invalid interface name")
+
+// CheckIfName reports whether the kernel can take name as an interface
+// name: it must fit ifr_name with its NUL. The error wraps ErrIfName.
+func CheckIfName(name string) error { return checkIfName(name) }
 
 // checkIfName accepts names that fit ifr_name with their NUL.
 func checkIfName(name string) error {

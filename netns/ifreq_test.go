@@ -165,6 +165,7 @@ func TestIoctlNumbers(t *testing.T) {
 		{"SIOCGIFFLAGS", SIOCGIFFLAGS, ioc(testIOCInOut, 'i', 17, ifreq), 0xc0206911},
 		{"SIOCDIFADDR", SIOCDIFADDR, ioc(testIOCIn, 'i', 25, ifreq), 0x80206919},
 		{"SIOCSIFNAME", SIOCSIFNAME, ioc(testIOCIn, 'i', 40, ifreq), 0x80206928},
+		{"SIOCSIFMTU", SIOCSIFMTU, ioc(testIOCIn, 'i', 52, ifreq), 0x80206934},
 		{"SIOCSIFVNET", SIOCSIFVNET, ioc(testIOCInOut, 'i', 90, ifreq), 0xc020695a},
 		{"SIOCSIFRVNET", SIOCSIFRVNET, ioc(testIOCInOut, 'i', 91, ifreq), 0xc020695b},
 		{"SIOCIFDESTROY", SIOCIFDESTROY, ioc(testIOCIn, 'i', 121, ifreq), 0x80206979},
@@ -422,6 +423,27 @@ func TestFlagsRequests(t *testing.T) {
 		ifreqBytes(32, "lo0", map[int][]byte{16: {0x49, 0x80, 0x02, 0x00}}))
 }
 
+func TestSetMTURequest(t *testing.T) {
+	skipBigEndian(t)
+	r, err := SetMTURequest("epair0b", 1400)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// ifr_mtu, an int, at the start of ifr_ifru: 1400 = 0x578.
+	checkRequest(t, r, "SIOCSIFMTU", SIOCSIFMTU, 1, "SIOCSIFMTU epair0b mtu 1400",
+		ifreqBytes(32, "epair0b", map[int][]byte{16: {0x78, 0x05, 0, 0}}))
+	for _, mtu := range []int{IF_MINMTU, IF_MAXMTU} {
+		if _, err := SetMTURequest("em0", mtu); err != nil {
+			t.Errorf("MTU %d: %v", mtu, err)
+		}
+	}
+	for _, mtu := range []int{0, -1, IF_MINMTU - 1, IF_MAXMTU + 1, 1 << 20} {
+		if _, err := SetMTURequest("em0", mtu); err == nil || !strings.Contains(err.Error(), "the kernel takes an MTU from 72 to 65535") {
+			t.Errorf("MTU %d: error %v, want the kernel's range", mtu, err)
+		}
+	}
+}
+
 func TestRenameRequest(t *testing.T) {
 	r, err := RenameRequest("epair3b", "eth0")
 	if err != nil {
@@ -481,6 +503,7 @@ func TestRequestSizesMatchNumbers(t *testing.T) {
 	add(GetFlagsRequest("em0"))
 	add(SetFlagsRequest("em0", IFF_UP))
 	add(RenameRequest("em0", "net0"))
+	add(SetMTURequest("em0", 9000))
 	add(BridgeAddMemberRequest("bridge0", "em0"))
 	add(BridgeDeleteMemberRequest("bridge0", "em0"))
 	for _, r := range rs {

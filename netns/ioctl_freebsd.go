@@ -27,6 +27,7 @@ var (
 	_ [0]struct{} = [SIOCGIFFLAGS ^ unix.SIOCGIFFLAGS]struct{}{}
 	_ [0]struct{} = [SIOCDIFADDR ^ unix.SIOCDIFADDR]struct{}{}
 	_ [0]struct{} = [SIOCSIFNAME ^ unix.SIOCSIFNAME]struct{}{}
+	_ [0]struct{} = [SIOCSIFMTU ^ unix.SIOCSIFMTU]struct{}{}
 	_ [0]struct{} = [SIOCSIFVNET ^ unix.SIOCSIFVNET]struct{}{}
 	_ [0]struct{} = [SIOCSIFRVNET ^ unix.SIOCSIFRVNET]struct{}{}
 	_ [0]struct{} = [SIOCIFDESTROY ^ unix.SIOCIFDESTROY]struct{}{}
@@ -129,6 +130,11 @@ func AddBridgeMember(bridge, member string) error {
 // DeleteBridgeMember removes interface member from bridge.
 func DeleteBridgeMember(bridge, member string) error {
 	return do(BridgeDeleteMemberRequest(bridge, member))
+}
+
+// SetMTU sets the MTU of interface ifname (SetMTURequest).
+func SetMTU(ifname string, mtu int) error {
+	return do(SetMTURequest(ifname, mtu))
 }
 
 // SetUp brings interface ifname up: it reads its flags and, unless

@@ -1,12 +1,14 @@
 package oci
 
 import (
+	"slices"
 	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/opencontainers/runtime-spec/specs-go/features"
 
 	"github.com/runj-go/runj-go/jailspec"
+	"github.com/runj-go/runj-go/oci/rctl"
 	"github.com/runj-go/runj-go/rootfs"
 )
 
@@ -17,7 +19,10 @@ func Features(version string) *features.Features {
 	for _, set := range allHookSets {
 		hooks = append(hooks, set.name)
 	}
-	honoured := jailspec.Annotations()
+	jail := jailspec.Annotations()
+	// org.freebsd.rctl only limits the jail, so it is honoured but not
+	// potentially unsafe.
+	honoured := append(slices.Clone(jail), rctl.Annotation)
 	return &features.Features{
 		OCIVersionMin: "1.0.0",
 		OCIVersionMax: specs.Version,
@@ -28,6 +33,6 @@ func Features(version string) *features.Features {
 			"org.freebsd.runj-go.annotations.honoured": strings.Join(honoured, ","),
 		},
 		// The ocijail annotations change the jail the container gets.
-		PotentiallyUnsafeConfigAnnotations: honoured,
+		PotentiallyUnsafeConfigAnnotations: jail,
 	}
 }

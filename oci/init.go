@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/netip"
 	"os"
 	"path"
 	"runtime"
@@ -297,11 +298,8 @@ func runHookInJail(k kernel.Kernel, cfg *initConfig, pipe *os.File) error {
 // then reports to the runtime.
 func configureJailNet(k kernel.Kernel, cfg *initConfig, pipe *os.File) error {
 	err := k.AttachJail(cfg.JID)
-	for _, name := range cfg.Net.Up {
-		if err != nil {
-			break
-		}
-		err = k.SetUp(name)
+	if err == nil {
+		err = cfg.Net.apply(k)
 	}
 	if err != nil {
 		if reply(pipe, initReply{Error: err.Error()}) != nil {
@@ -310,4 +308,42 @@ func configureJailNet(k kernel.Kernel, cfg *initConfig, pipe *os.File) error {
 		return ErrReported
 	}
 	return reply(pipe, initReply{Ready: true})
+}
+
+// apply configures the network of the vnet the process is in.
+func (n *initNet) apply(k kernel.Kernel) error {
+	for _, name := range n.Up {
+		if err := k.SetUp(name); err != nil {
+			return err
+		}
+	}
+	for _, ifc := range n.Ifaces {
+		if ifc.MTU != 0 {
+			if err := k.SetMTU(ifc.Name, ifc.MTU); err != nil {
+				return fmt.Errorf("set the MTU of %s: %w", ifc.Name, err)
+			}
+		}
+		for _, a := range ifc.Addrs {
+			p, err := netip.ParsePrefix(a)
+			if err != nil {
+				return err
+			}
+			if err := k.AddAddress(ifc.Name, p); err != nil {
+				return fmt.Errorf("add %s to %s: %w", p, ifc.Name, err)
+			}
+		}
+		if err := k.SetUp(ifc.Name); err != nil {
+			return fmt.Errorf("bring up %s: %w", ifc.Name, err)
+		}
+	}
+	for _, g := range n.Gateways {
+		gw, err := netip.ParseAddr(g)
+		if err != nil {
+			return err
+		}
+		if err := k.AddDefaultRoute(gw); err != nil {
+			return fmt.Errorf("add the default route via %s: %w", gw, err)
+		}
+	}
+	return nil
 }

@@ -49,8 +49,21 @@ type initReply struct {
 	Error string `json:"error,omitempty"`
 }
 
-// initNet is network set-up done inside a vnet jail.
+// initNet is network set-up done inside a vnet jail, in this order.
 type initNet struct {
 	// Up lists the interfaces to bring up.
 	Up []string `json:"up"`
+	// Ifaces are configured next.
+	Ifaces []initIface `json:"ifaces,omitempty"`
+	// Gateways get a default route each, once the interfaces are
+	// configured.
+	Gateways []string `json:"gateways,omitempty"`
+}
+
+// initIface is an interface's configuration inside a vnet jail: its MTU
+// (unless 0), then its addresses (CIDR), then up.
+type initIface struct {
+	Name  string   `json:"name"`
+	MTU   int      `json:"mtu,omitempty"`
+	Addrs []string `json:"addrs,omitempty"`
 }

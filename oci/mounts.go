@@ -52,7 +52,7 @@ func (r *Runtime) mountAll(c *state.Container, spec *specs.Spec, plan *Plan) err
 			r.Log.WithField("destination", m.Dest).WithField("options", m.Ignored).Debug("ignoring mount options FreeBSD does not have")
 		}
 		if err := r.Kernel.Mount(m.Request); err != nil {
-			return fmt.Errorf("mounts: %s on %s: %w", m.Type, m.Dest, err)
+			return fmt.Errorf("%s: %w", mountName(plan, i), err)
 		}
 		if err := c.AddStep(stepMount, mountStep{Target: m.Request.Target}); err != nil {
 			return err
@@ -94,13 +94,27 @@ func (r *Runtime) prepareMountPoint(c *state.Container, plan *Plan, i int) error
 		}
 	}
 	if err != nil {
-		return fmt.Errorf("mounts: %s on %s: %w", m.Type, m.Dest, err)
+		return fmt.Errorf("%s: %w", mountName(plan, i), err)
 	}
 	m.Request.Target = host
 	if len(created) == 0 {
 		return nil
 	}
 	return c.AddStep(stepCreated, createdStep{Paths: created})
+}
+
+// mountName names plan.Mounts[i] by where config.json asks for it, as
+// planning errors do: "mounts[N] (type on destination)", N counting the
+// spec's mounts only.
+func mountName(plan *Plan, i int) string {
+	m := plan.Mounts[i]
+	if m.ReadOnlyRoot {
+		return "root.readonly"
+	}
+	if plan.mountRoot != "" {
+		i-- // the read-only root comes first
+	}
+	return fmt.Sprintf("mounts[%d] (%s on %s)", i, m.Type, m.Dest)
 }
 
 // exposeDevices makes a ruleset that includes base and unhides devices,

@@ -1,7 +1,6 @@
 package oci
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -99,17 +98,8 @@ func (r *Runtime) moveInterfaces(c *state.Container, plan *Plan) error {
 // upInJail brings interfaces up inside a jail's vnet, through a
 // re-executed runtime attached to the jail: no ifconfig(8).
 func (r *Runtime) upInJail(jid int, ifaces ...string) error {
-	var out bytes.Buffer
-	cfg := &initConfig{JID: jid, FifoFd: -1, ConsoleFd: -1, Net: &initNet{Up: ifaces}}
-	p, err := r.startInit(cfg, &initFiles{}, procStdio{out: &out, err: &out})
-	if err != nil {
-		return err
-	}
-	if err := p.waitReady(); err != nil {
+	if err := r.netInJail(jid, &initNet{Up: ifaces}); err != nil {
 		return fmt.Errorf("bring up %v in jail %d: %w", ifaces, jid, err)
-	}
-	if err := p.cmd.Wait(); err != nil {
-		return fmt.Errorf("bring up %v in jail %d: %w: %s", ifaces, jid, err, out.String())
 	}
 	return nil
 }

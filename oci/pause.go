@@ -35,11 +35,21 @@ func (r *Runtime) Pause(id string) error {
 	// listings in a row find the same processes, all stopped.
 	deadline := time.Now().Add(pauseTimeout)
 	var last []int
+	stopSent := map[int]bool{}
 	for {
 		running, all, err := r.runningProcs(st)
 		if err != nil {
 			return err
 		}
+		// A process in an uninterruptible wait runs no code of its own
+		// and, once sent SIGSTOP, stops as it leaves the kernel. It may
+		// wait on a process that is stopped itself: a vfork(2) parent
+		// waits for its child to exec, and Linux (where the simulated
+		// kernel runs) cannot stop it meanwhile. FreeBSD lets it stop
+		// and reports such a process stopped anyway (P_SHOULDSTOP).
+		running = slices.DeleteFunc(running, func(p procs.Info) bool {
+			return p.State == procs.Waiting && stopSent[p.Pid]
+		})
 		if len(running) == 0 {
 			if slices.Equal(all, last) {
 				break
@@ -55,6 +65,7 @@ func (r *Runtime) Pause(id string) error {
 		}
 		for _, p := range running {
 			syscall.Kill(p.Pid, syscall.SIGSTOP)
+			stopSent[p.Pid] = true
 		}
 		time.Sleep(5 * time.Millisecond)
 	}

@@ -2,6 +2,7 @@ package oci
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	runc "github.com/containerd/go-runc"
@@ -83,7 +84,14 @@ func (r *Runtime) undoRctl(step state.Step) error {
 	if err := json.Unmarshal(step.Data, &s); err != nil {
 		return err
 	}
-	return r.Kernel.RctlRemoveRules(rctl.JailFilter(s.Jail))
+	err := r.Kernel.RctlRemoveRules(rctl.JailFilter(s.Jail))
+	// A kernel with racct disabled has no rules to remove: racct is a
+	// boot-time setting, so none could have been added. Failing here
+	// would leave a container that no delete can remove.
+	if errors.Is(err, rctl.ErrRacctDisabled) {
+		return nil
+	}
+	return err
 }
 
 // Update applies a LinuxResources, as go-runc sends it to `runc update`,

@@ -56,8 +56,9 @@ func (a *app) rootCommand() *cobra.Command {
 	f.BoolVar(&a.debug, "debug", false, "log debug messages")
 	f.BoolVar(&a.systemdCgroup, "systemd-cgroup", false, "accepted for runc compatibility; ignored")
 	f.StringVar(&a.rootless, "rootless", "auto", "accepted for runc compatibility; ignored")
-	cmd.AddCommand(a.specCommand(), a.planCommand())
+	cmd.AddCommand(a.specCommand(), a.planCommand(), a.bundleCommand())
 	cmd.AddCommand(a.lifecycleCommands()...)
+	cmd.AddCommand(a.netnsCommand())
 	return cmd
 }
 

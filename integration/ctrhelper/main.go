@@ -8,6 +8,12 @@
 //	ctrhelper hook FILE          append argv and stdin as a JSON line to FILE
 //	ctrhelper echo TEXT...       print TEXT and exit 0
 //	ctrhelper fs OP PATH...      run file system operations (see fs.go)
+//	ctrhelper alloc MB...        map and write memory (see resources.go)
+//	ctrhelper reserve MB...      map memory without writing it
+//	ctrhelper forkbomb N         start children until fork fails
+//	ctrhelper forkloop           keep starting short-lived children
+//	ctrhelper listen ADDR        answer one TCP connection on ADDR (see net.go)
+//	ctrhelper dial ADDR [TEXT]   send TEXT over TCP to ADDR, print the answer
 package main
 
 import (
@@ -46,7 +52,7 @@ type Report struct {
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: ctrhelper print|exit|sleep|spawn|hook|echo|fs ...")
+		fmt.Fprintln(os.Stderr, "usage: ctrhelper print|exit|sleep|spawn|hook|echo|fs|alloc|reserve|forkbomb|forkloop|listen|dial ...")
 		os.Exit(2)
 	}
 	switch os.Args[1] {
@@ -91,6 +97,18 @@ func main() {
 		fmt.Println(strings.Join(os.Args[2:], " "))
 	case "fs":
 		fsOps(os.Args[2:])
+	case "alloc", "reserve":
+		allocModes(os.Args[1] == "alloc", os.Args[2:])
+	case "forkbomb":
+		n, err := strconv.Atoi(arg(2))
+		check(err)
+		forkbomb(n)
+	case "forkloop":
+		forkloop()
+	case "listen":
+		listen(arg(2))
+	case "dial":
+		dial(arg(2), os.Args[3:])
 	default:
 		fmt.Fprintf(os.Stderr, "ctrhelper: unknown mode %q\n", os.Args[1])
 		os.Exit(2)

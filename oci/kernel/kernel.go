@@ -68,6 +68,23 @@ type Kernel interface {
 	// name the kernel reports for it.
 	MoveToVnet(ifname string, jid int) (string, error)
 	ReclaimFromVnet(ifname string, jid int) (string, error)
+	// CreateClone creates an interface of a cloner (SIOCIFCREATE2) and
+	// returns its name: "bridge" numbers a bridge, "bridge3" asks for
+	// that unit, "epair" makes a pair and returns its "a" end
+	// ("epair0a"; the other end is "epair0b").
+	CreateClone(name string) (string, error)
+	// DestroyClone destroys a cloned interface (SIOCIFDESTROY).
+	// Destroying either end of an epair destroys both, wherever the
+	// other end is (sys/net/if_epair.c: epair_clone_destroy).
+	DestroyClone(name string) error
+	// AddBridgeMember adds interface member to a bridge (SIOCSDRVSPEC
+	// BRDGADD).
+	AddBridgeMember(bridge, member string) error
+	// SetMTU sets an interface's MTU (SIOCSIFMTU).
+	SetMTU(ifname string, mtu int) error
+	// AddDefaultRoute adds the default route of gw's family via gw, with
+	// an RTM_ADD message on a routing socket.
+	AddDefaultRoute(gw netip.Addr) error
 }
 
 // ErrUnsupported is returned by every kernel operation on systems other than

@@ -72,3 +72,9 @@ func (host) MoveToVnet(ifname string, jid int) (string, error) { return netns.Mo
 func (host) ReclaimFromVnet(ifname string, jid int) (string, error) {
 	return netns.ReclaimFromVnet(ifname, jid)
 }
+
+func (host) CreateClone(name string) (string, error) { return netns.CreateClone(name) }
+func (host) DestroyClone(name string) error          { return netns.DestroyClone(name) }
+func (host) AddBridgeMember(br, member string) error { return netns.AddBridgeMember(br, member) }
+func (host) SetMTU(ifname string, mtu int) error     { return netns.SetMTU(ifname, mtu) }
+func (host) AddDefaultRoute(gw netip.Addr) error     { return netns.AddDefaultRoute(gw) }

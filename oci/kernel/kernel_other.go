@@ -41,3 +41,8 @@ func (unsupported) DeleteAddress(string, netip.Prefix) error            { return
 func (unsupported) SetUp(string) error                                  { return ErrUnsupported }
 func (unsupported) MoveToVnet(string, int) (string, error)              { return "", ErrUnsupported }
 func (unsupported) ReclaimFromVnet(string, int) (string, error)         { return "", ErrUnsupported }
+func (unsupported) CreateClone(string) (string, error)                  { return "", ErrUnsupported }
+func (unsupported) DestroyClone(string) error                           { return ErrUnsupported }
+func (unsupported) AddBridgeMember(string, string) error                { return ErrUnsupported }
+func (unsupported) SetMTU(string, int) error                            { return ErrUnsupported }
+func (unsupported) AddDefaultRoute(netip.Addr) error                    { return ErrUnsupported }

@@ -32,7 +32,9 @@ import (
 //	                        (default: <root>/.simkernel)
 //	RUNJ_GO_SIMKERNEL_FAIL  operations to fail, comma-separated, each
 //	                        "op" or "op@N" (fail the Nth call, counting
-//	                        from 1, across processes)
+//	                        from 1, across processes), optionally
+//	                        followed by ":ERRNO" to fail with that errno
+//	                        ("unmount@1:EBUSY")
 
 // SimDirEnv and SimFailEnv name the simulated kernel's environment.
 const (
@@ -87,6 +89,8 @@ type simTable struct {
 	Rctl map[string][]string `json:"rctl"`
 	// Ifaces are the network interfaces of every vnet.
 	Ifaces []*simIface `json:"ifaces"`
+	// Routes are the static routes of every vnet.
+	Routes []simRoute `json:"routes,omitempty"`
 }
 
 // Op is one recorded kernel operation.
@@ -105,7 +109,9 @@ type Op struct {
 	Mountpoint string            `json:"mountpoint,omitempty"`
 	Ruleset    uint16            `json:"ruleset,omitempty"`
 	Rule       *rootfs.DevfsRule `json:"rule,omitempty"`
-	Error      string            `json:"error,omitempty"`
+	// set_mtu
+	MTU   int    `json:"mtu,omitempty"`
+	Error string `json:"error,omitempty"`
 }
 
 // update runs fn on the jail table under an exclusive lock and saves it.
@@ -145,10 +151,8 @@ func (s *sim) update(fn func(t *simTable) error) error {
 // records it in ops.jsonl.
 func (s *sim) call(t *simTable, op Op, do func() error) error {
 	t.Calls[op.Op]++
-	var err error
-	if s.injected(op.Op, t.Calls[op.Op]) {
-		err = fmt.Errorf("%s: simkernel: injected failure", op.Op)
-	} else {
+	err := injected(op.Op, t.Calls[op.Op])
+	if err == nil {
 		err = do()
 	}
 	if err != nil {
@@ -160,17 +164,26 @@ func (s *sim) call(t *simTable, op Op, do func() error) error {
 	return err
 }
 
-func (s *sim) injected(op string, n int) bool {
+// injected returns the failure RUNJ_GO_SIMKERNEL_FAIL asks of the nth call
+// of op, or nil: "op[@N][:ERRNO]", the errno by its name (unix.ErrnoName).
+func injected(op string, n int) error {
 	for _, f := range strings.Split(os.Getenv(SimFailEnv), ",") {
-		name, at, hasAt := strings.Cut(strings.TrimSpace(f), "@")
-		if name != op {
+		f, errname, _ := strings.Cut(strings.TrimSpace(f), ":")
+		name, at, hasAt := strings.Cut(f, "@")
+		if name != op || (hasAt && at != fmt.Sprint(n)) {
 			continue
 		}
-		if !hasAt || at == fmt.Sprint(n) {
-			return true
+		if errname == "" {
+			return fmt.Errorf("%s: simkernel: injected failure", op)
 		}
+		for e := syscall.Errno(1); e < 256; e++ {
+			if unix.ErrnoName(e) == errname {
+				return fmt.Errorf("%s: simkernel: injected failure: %w", op, e)
+			}
+		}
+		return fmt.Errorf("%s: simkernel: injected failure: unknown errno name %q in %s", op, errname, SimFailEnv)
 	}
-	return false
+	return nil
 }
 
 func (s *sim) record(op Op) error {

@@ -17,8 +17,9 @@ import (
 // The simulated kernel's network: interfaces by vnet (0 is the host's, a
 // vnet jail has its own, with its own lo0), their addresses and flags. The
 // host's interfaces are lo0 (127.0.0.1/8, ::1/128) and those named in
-// RUNJ_GO_SIMKERNEL_IFACES (comma-separated; default em0). A process's
-// vnet is the host's until it attaches to a vnet jail.
+// RUNJ_GO_SIMKERNEL_IFACES (comma-separated; default em0; a bridgeN there
+// is a bridge). A process's vnet is the host's until it attaches to a
+// vnet jail, or to a child jail of one.
 
 // SimIfacesEnv names the simulated host's interfaces besides lo0.
 const SimIfacesEnv = "RUNJ_GO_SIMKERNEL_IFACES"
@@ -29,6 +30,14 @@ type simIface struct {
 	Home  int      `json:"home"` // the vnet it was created in
 	Up    bool     `json:"up"`
 	Addrs []string `json:"addrs,omitempty"`
+	// Cloner made the interface ("epair", "bridge"); empty for the
+	// host's own. Peer is the other end of an epair.
+	Cloner string `json:"cloner,omitempty"`
+	Peer   string `json:"peer,omitempty"`
+	// Bridge is the bridge the interface is a member of.
+	Bridge string `json:"bridge,omitempty"`
+	// MTU is the interface's MTU; 0 is the default, 1500.
+	MTU int `json:"mtu,omitempty"`
 }
 
 // ifaces returns the interface table, made on first use.
@@ -40,7 +49,11 @@ func (t *simTable) ifaces() []*simIface {
 		}
 		t.Ifaces = []*simIface{{Name: "lo0", Up: true, Addrs: []string{"127.0.0.1/8", "::1/128"}}}
 		for _, n := range names {
-			t.Ifaces = append(t.Ifaces, &simIface{Name: n, Up: true})
+			i := &simIface{Name: n, Up: true}
+			if c, _, ok := t.cloneName(n); ok && c == "bridge" {
+				i.Cloner = c // a bridge the host made before
+			}
+			t.Ifaces = append(t.Ifaces, i)
 		}
 	}
 	return t.Ifaces
@@ -56,13 +69,34 @@ func (t *simTable) iface(name string, vnet int) *simIface {
 }
 
 // vnetOf is the vnet a process attached to jail jid uses: the jail's own
-// when it was created with vnet new, else its parent's (the host's here).
+// when it was created with vnet new, else its parent's: a child jail
+// named "parent.child" with vnet inherit shares the vnet of its parent
+// (a named network jail's, for a pod).
 func (t *simTable) vnetOf(jid int) int {
-	j, ok := t.Jails[jid]
-	if !ok || !j.Vnet {
-		return 0
+	for {
+		j, ok := t.Jails[jid]
+		if !ok {
+			return 0
+		}
+		if j.Vnet {
+			return jid
+		}
+		parent, _, ok := cutLast(j.Name, ".")
+		if !ok {
+			return 0
+		}
+		jid = t.jidOf(parent)
 	}
-	return jid
+}
+
+// jidOf is the jail id of the jail named name, 0 if there is none.
+func (t *simTable) jidOf(name string) int {
+	for id, j := range t.Jails {
+		if j.Name == name {
+			return id
+		}
+	}
+	return 0
 }
 
 // newJailNet gives a vnet jail its own lo0.
@@ -74,14 +108,25 @@ func (t *simTable) newJailNet(jid int, ps jailspec.Params) {
 }
 
 // endJailNet returns the interfaces in a removed jail's vnet to their home
-// and destroys the ones made there.
+// and destroys the ones made there (with their epair peers), and drops
+// the vnet's routes.
 func (t *simTable) endJailNet(jid int) {
+	var made []*simIface
+	for _, i := range t.ifaces() {
+		if i.Home == jid && i.Cloner != "" {
+			made = append(made, i)
+		}
+	}
+	for _, i := range made {
+		t.destroyClone(i)
+	}
 	t.Ifaces = slices.DeleteFunc(t.ifaces(), func(i *simIface) bool { return i.Home == jid })
 	for _, i := range t.Ifaces {
 		if i.Vnet == jid {
-			i.Vnet, i.Addrs = i.Home, nil
+			i.Vnet, i.Addrs, i.Up, i.Bridge = i.Home, nil, false, ""
 		}
 	}
+	t.Routes = slices.DeleteFunc(t.Routes, func(r simRoute) bool { return r.Vnet == jid })
 }
 
 func (s *sim) Interfaces() ([]netns.Iface, error) {
@@ -150,7 +195,9 @@ func (s *sim) MoveToVnet(ifname string, jid int) (string, error) {
 		if t.vnetOf(jid) != jid {
 			return fmt.Errorf("move_to_vnet %s: jail %d has no vnet: %w", ifname, jid, syscall.EINVAL)
 		}
-		i.Vnet, i.Addrs = jid, nil
+		// if_vmove detaches the interface, which leaves its bridge
+		// (sys/net/if_bridge.c: bridge_ifdetach).
+		i.Vnet, i.Addrs, i.Up, i.Bridge = jid, nil, false, ""
 		return nil
 	})
 	return ifname, err
