@@ -17,16 +17,12 @@ const pauseTimeout = 10 * time.Second
 // repeating until none is left running, so that a process forked while
 // the signals went out cannot escape.
 func (r *Runtime) Pause(id string) error {
-	c, err := r.Store.Open(id)
+	c, s, err := r.open(id)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
 	st := c.State()
-	s, err := status(st)
-	if err != nil {
-		return err
-	}
 	if s != StatusRunning && s != StatusCreated {
 		return fmt.Errorf("cannot pause container %s: %w (status %s)", id, ErrNotRunning, s)
 	}
@@ -75,16 +71,12 @@ func (r *Runtime) Pause(id string) error {
 
 // Resume continues the processes of a paused container.
 func (r *Runtime) Resume(id string) error {
-	c, err := r.Store.Open(id)
+	c, s, err := r.open(id)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
 	st := c.State()
-	s, err := status(st)
-	if err != nil {
-		return err
-	}
 	if s != StatusPaused {
 		return fmt.Errorf("cannot resume container %s: it is not paused (status %s)", id, s)
 	}

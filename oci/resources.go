@@ -98,16 +98,12 @@ func (r *Runtime) undoRctl(step state.Step) error {
 // as rctl rules on the container's jail. It returns the settings that have
 // no FreeBSD counterpart, which the caller reports.
 func (r *Runtime) Update(id string, res *specs.LinuxResources) ([]string, error) {
-	c, err := r.Store.Open(id)
+	c, s, err := r.open(id)
 	if err != nil {
 		return nil, err
 	}
 	defer c.Close()
 	st := c.State()
-	s, err := status(st)
-	if err != nil {
-		return nil, err
-	}
 	if s == StatusStopped || s == StatusCreating {
 		return nil, fmt.Errorf("cannot update container %s: %w", id, ErrNotRunning)
 	}

@@ -187,3 +187,18 @@ func (r *Runtime) ContainerProcess(id string) (*specs.Process, error) {
 	}
 	return s.Process, nil
 }
+
+// open locks container id and computes its status; the caller closes the
+// container.
+func (r *Runtime) open(id string) (*state.Container, string, error) {
+	c, err := r.Store.Open(id)
+	if err != nil {
+		return nil, "", err
+	}
+	s, err := status(c.State())
+	if err != nil {
+		c.Close()
+		return nil, "", err
+	}
+	return c, s, nil
+}

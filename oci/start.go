@@ -13,16 +13,12 @@ import (
 // hooks in the jail, then the process, then the poststart hooks on the
 // host. A failing hook stops the container and fails start (runtime.md).
 func (r *Runtime) Start(id string) error {
-	c, err := r.Store.Open(id)
+	c, s, err := r.open(id)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
 	st := c.State()
-	s, err := status(st)
-	if err != nil {
-		return err
-	}
 	if s != StatusCreated {
 		return fmt.Errorf("cannot start container %s: %w (status %s)", id, ErrNotCreated, s)
 	}

@@ -73,16 +73,21 @@ func (a *app) createCommand() *cobra.Command {
 }
 
 func (a *app) startCommand() *cobra.Command {
+	return a.idCommand("start ID", "run the process of a created container", "container id", (*oci.Runtime).Start)
+}
+
+// idCommand is a command that takes one name and calls the runtime with it.
+func (a *app) idCommand(use, short, what string, call func(*oci.Runtime, string) error) *cobra.Command {
 	return &cobra.Command{
-		Use:   "start ID",
-		Short: "run the process of a created container",
-		Args:  exactArgs(1, "container id"),
+		Use:   use,
+		Short: short,
+		Args:  exactArgs(1, what),
 		RunE: func(_ *cobra.Command, args []string) error {
 			r, err := a.runtime()
 			if err != nil {
 				return err
 			}
-			return r.Start(args[0])
+			return call(r, args[0])
 		},
 	}
 }

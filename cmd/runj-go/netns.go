@@ -99,18 +99,7 @@ func orDash(list []string) string {
 }
 
 func (a *app) netnsDeleteCommand() *cobra.Command {
-	return &cobra.Command{
-		Use:   "delete NAME",
-		Short: "delete a network jail, its epair and the bridge it made; refused while containers use it",
-		Args:  exactArgs(1, "network jail name"),
-		RunE: func(_ *cobra.Command, args []string) error {
-			r, err := a.runtime()
-			if err != nil {
-				return err
-			}
-			return r.DeleteNetJail(args[0])
-		},
-	}
+	return a.idCommand("delete NAME", "delete a network jail, its epair and the bridge it made; refused while containers use it", "network jail name", (*oci.Runtime).DeleteNetJail)
 }
 
 func (a *app) netnsExecCommand() *cobra.Command {

@@ -55,33 +55,11 @@ func (a *app) psCommand() *cobra.Command {
 }
 
 func (a *app) pauseCommand() *cobra.Command {
-	return &cobra.Command{
-		Use:   "pause ID",
-		Short: "stop every process of a container (SIGSTOP)",
-		Args:  exactArgs(1, "container id"),
-		RunE: func(_ *cobra.Command, args []string) error {
-			r, err := a.runtime()
-			if err != nil {
-				return err
-			}
-			return r.Pause(args[0])
-		},
-	}
+	return a.idCommand("pause ID", "stop every process of a container (SIGSTOP)", "container id", (*oci.Runtime).Pause)
 }
 
 func (a *app) resumeCommand() *cobra.Command {
-	return &cobra.Command{
-		Use:   "resume ID",
-		Short: "continue the processes of a paused container (SIGCONT)",
-		Args:  exactArgs(1, "container id"),
-		RunE: func(_ *cobra.Command, args []string) error {
-			r, err := a.runtime()
-			if err != nil {
-				return err
-			}
-			return r.Resume(args[0])
-		},
-	}
+	return a.idCommand("resume ID", "continue the processes of a paused container (SIGCONT)", "container id", (*oci.Runtime).Resume)
 }
 
 func (a *app) featuresCommand() *cobra.Command {
