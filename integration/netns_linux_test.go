@@ -194,6 +194,7 @@ func TestNetns_create_and_delete_make_and_undo_exactly_these_kernel_operations(t
 		"ifup epair0a",                      // and comes up
 		"move_to_vnet epair0b jid=1",        // the other end goes into the jail
 		"jail_attach jid=1",                 // runj-go init, inside the jail:
+		"add_address lo0 127.0.0.1/8",       // what rc.d/netif would give lo0
 		"ifup lo0 jid=1",
 		"set_mtu epair0b mtu=1400 jid=1",
 		"add_address epair0b 10.88.0.2/24",
@@ -208,7 +209,7 @@ func TestNetns_create_and_delete_make_and_undo_exactly_these_kernel_operations(t
 		"0/epair0a up in bridge0",
 		"0/lo0 up 127.0.0.1/8,::1/128",
 		"1/epair0b up mtu 1400 10.88.0.2/24,fd00:88::2/64",
-		"1/lo0 up",
+		"1/lo0 up 127.0.0.1/8",
 	}, []string{"1: 0.0.0.0/0 via 10.88.0.1", "1: ::/0 via fe80::1%epair0b"})
 	if got := e.liveJails(); !slices.Equal(got, []string{"pod1"}) {
 		t.Errorf("jails %v, want [pod1]", got)
@@ -253,7 +254,7 @@ func TestNetns_failed_create_is_undone_in_reverse(t *testing.T) {
 		all := []string{
 			"jail_get pod1!", "create_clone bridge0 bridge0", "ifup bridge0", "jail_set pod1",
 			"create_clone epair epair0a", "bridge_add_member bridge0 epair0a", "ifup epair0a",
-			"move_to_vnet epair0b jid=1", "jail_attach jid=1", "ifup lo0 jid=1", "set_mtu epair0b mtu=9000 jid=1",
+			"move_to_vnet epair0b jid=1", "jail_attach jid=1", "add_address lo0 127.0.0.1/8", "ifup lo0 jid=1", "set_mtu epair0b mtu=9000 jid=1",
 			"add_address epair0b 10.88.0.2/24", "ifup epair0b jid=1", "add_default_route 10.88.0.1 jid=1",
 		}
 		i := slices.IndexFunc(all, func(s string) bool { return strings.HasPrefix(s, last) })
@@ -273,7 +274,8 @@ func TestNetns_failed_create_is_undone_in_reverse(t *testing.T) {
 		{"move_to_vnet@1", append(upTo("move_to_vnet"), undoAll...)},
 		{"jail_attach@1", append(upTo("jail_attach"), undoAll...)},
 		{"set_mtu@1", append(upTo("set_mtu"), undoAll...)},
-		{"add_address@1", append(upTo("add_address"), undoAll...)},
+		{"add_address@1", append(upTo("add_address lo0"), undoAll...)},
+		{"add_address@2", append(upTo("add_address epair0b"), undoAll...)},
 		{"add_default_route@1", append(upTo("add_default_route"), undoAll...)},
 	} {
 		t.Run(tt.fail, func(t *testing.T) {
@@ -364,7 +366,7 @@ func TestNetns_a_bridge_made_by_one_network_jail_goes_with_the_last_that_uses_it
 	from := len(e.netnsOps(0))
 	e.mustRunj("netns", "delete", "pod1")
 	e.checkNetnsOps(from, "destroy_clone epair0a", "jail_get pod1", "jail_remove jid=1")
-	e.checkNetwork([]string{"0/bridge0 up", "0/em0 up", "0/epair1a up in bridge0", "0/lo0 up 127.0.0.1/8,::1/128", "2/epair1b up", "2/lo0 up"}, nil)
+	e.checkNetwork([]string{"0/bridge0 up", "0/em0 up", "0/epair1a up in bridge0", "0/lo0 up 127.0.0.1/8,::1/128", "2/epair1b up", "2/lo0 up 127.0.0.1/8"}, nil)
 	from = len(e.netnsOps(0))
 	e.mustRunj("netns", "delete", "pod2")
 	e.checkNetnsOps(from, "destroy_clone epair1a", "jail_get pod2", "jail_remove jid=2", "destroy_clone bridge0")

@@ -156,7 +156,8 @@ func TestNetworkVnet(t *testing.T) {
 		jailGetMissing("c1"), e.jailSetOp(b, "c1"),
 		simOp{Op: "move_to_vnet", Jid: 1, Target: "em1"},
 		simOp{Op: "move_to_vnet", Jid: 1, Target: "epair0b"},
-		jailAttach(1), // the runtime that brings lo0 up
+		jailAttach(1), // the runtime that configures lo0
+		simOp{Op: "add_address", Target: "lo0", Name: "127.0.0.1/8"},
 		simOp{Op: "ifup", Jid: 1, Target: "lo0"},
 		jailAttach(1), // init
 	)
@@ -238,6 +239,7 @@ func TestNetworkVnetFailures(t *testing.T) {
 			simOp{Op: "move_to_vnet", Jid: 1, Target: "em0"},
 			simOp{Op: "move_to_vnet", Jid: 1, Target: "em1"},
 			jailAttach(1),
+			simOp{Op: "add_address", Target: "lo0", Name: "127.0.0.1/8"},
 			simOp{Op: "ifup", Jid: 1, Target: "lo0", Error: "ifup: simkernel: injected failure"},
 			simOp{Op: "reclaim_from_vnet", Jid: 1, Target: "em1"},
 			simOp{Op: "reclaim_from_vnet", Jid: 1, Target: "em0"},

@@ -312,11 +312,6 @@ func configureJailNet(k kernel.Kernel, cfg *initConfig, pipe *os.File) error {
 
 // apply configures the network of the vnet the process is in.
 func (n *initNet) apply(k kernel.Kernel) error {
-	for _, name := range n.Up {
-		if err := k.SetUp(name); err != nil {
-			return err
-		}
-	}
 	for _, ifc := range n.Ifaces {
 		if ifc.MTU != 0 {
 			if err := k.SetMTU(ifc.Name, ifc.MTU); err != nil {

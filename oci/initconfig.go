@@ -51,9 +51,7 @@ type initReply struct {
 
 // initNet is network set-up done inside a vnet jail, in this order.
 type initNet struct {
-	// Up lists the interfaces to bring up.
-	Up []string `json:"up"`
-	// Ifaces are configured next.
+	// Ifaces are configured in order.
 	Ifaces []initIface `json:"ifaces,omitempty"`
 	// Gateways get a default route each, once the interfaces are
 	// configured.
@@ -66,4 +64,11 @@ type initIface struct {
 	Name  string   `json:"name"`
 	MTU   int      `json:"mtu,omitempty"`
 	Addrs []string `json:"addrs,omitempty"`
+}
+
+// loopback is lo0 of a new vnet: 127.0.0.1/8, which on a host comes from
+// rc.d/netif, not the kernel (which adds ::1 itself when lo0 comes up),
+// and up.
+func loopback() initIface {
+	return initIface{Name: "lo0", Addrs: []string{"127.0.0.1/8"}}
 }

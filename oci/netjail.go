@@ -236,14 +236,16 @@ func (p *netJailPlan) checkMTU() error {
 }
 
 // inJail is the configuration the re-executed runtime makes inside the
-// jail: lo0 up; the jail's interface's MTU, addresses, and up; then the
+// jail: lo0 with 127.0.0.1 and up; the jail's interface's MTU, addresses,
+// and up; then the
 // default routes, which need the interface's addresses and the interface
 // up.
 func (p *netJailPlan) inJail(ifname string) *initNet {
-	n := &initNet{Up: []string{"lo0"}, Ifaces: []initIface{{Name: ifname, MTU: p.mtu}}}
+	jailIface := initIface{Name: ifname, MTU: p.mtu}
 	for _, a := range p.addrs {
-		n.Ifaces[0].Addrs = append(n.Ifaces[0].Addrs, a.String())
+		jailIface.Addrs = append(jailIface.Addrs, a.String())
 	}
+	n := &initNet{Ifaces: []initIface{loopback(), jailIface}}
 	for _, gw := range p.gateways {
 		if gw.Is6() && gw.IsLinkLocalUnicast() {
 			gw = gw.WithZone(ifname)

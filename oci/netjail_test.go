@@ -28,14 +28,13 @@ func TestPlanNetJail(t *testing.T) {
 	}{
 		{
 			name: "no_options_joins_bridge0_with_lo0_up",
-			want: &initNet{Up: []string{"lo0"}, Ifaces: []initIface{{Name: "epair0b"}}},
+			want: &initNet{Ifaces: []initIface{loopback(), {Name: "epair0b"}}},
 		},
 		{
 			name: "addresses_of_both_families_with_gateways_and_mtu",
 			o:    NetJailOpts{Addresses: []string{"10.88.0.2/24", "fd00:88::2/64"}, Gateways: []string{"fd00:88::1", "10.88.0.1"}, MTU: 1400},
 			want: &initNet{
-				Up:       []string{"lo0"},
-				Ifaces:   []initIface{{Name: "epair0b", MTU: 1400, Addrs: []string{"10.88.0.2/24", "fd00:88::2/64"}}},
+				Ifaces:   []initIface{loopback(), {Name: "epair0b", MTU: 1400, Addrs: []string{"10.88.0.2/24", "fd00:88::2/64"}}},
 				Gateways: []string{"fd00:88::1", "10.88.0.1"},
 			},
 		},
@@ -43,15 +42,14 @@ func TestPlanNetJail(t *testing.T) {
 			name: "ipv6_link_local_gateway_is_reached_through_the_jail_interface",
 			o:    NetJailOpts{Addresses: []string{"2001:db8::2/64"}, Gateways: []string{"fe80::1"}},
 			want: &initNet{
-				Up:       []string{"lo0"},
-				Ifaces:   []initIface{{Name: "epair0b", Addrs: []string{"2001:db8::2/64"}}},
+				Ifaces:   []initIface{loopback(), {Name: "epair0b", Addrs: []string{"2001:db8::2/64"}}},
 				Gateways: []string{"fe80::1%epair0b"},
 			},
 		},
 		{
 			name: "ipv4_only_allows_a_small_mtu",
 			o:    NetJailOpts{Addresses: []string{"10.0.0.2/8"}, MTU: 576},
-			want: &initNet{Up: []string{"lo0"}, Ifaces: []initIface{{Name: "epair0b", MTU: 576, Addrs: []string{"10.0.0.2/8"}}}},
+			want: &initNet{Ifaces: []initIface{loopback(), {Name: "epair0b", MTU: 576, Addrs: []string{"10.0.0.2/8"}}}},
 		},
 		{name: "bad_bridge_name", o: NetJailOpts{Bridge: "a-very-long-bridge"}, err: []string{"--bridge: invalid interface name"}},
 		{name: "address_without_prefix", o: NetJailOpts{Addresses: []string{"10.0.0.2"}}, err: []string{`--address "10.0.0.2": not an address with a prefix length`}},
@@ -267,6 +265,7 @@ var createOps = []string{
 	"ifup epair0a",
 	"move_to_vnet epair0b 1",
 	"configure 1",
+	"add_address lo0 127.0.0.1/8",
 	"ifup lo0",
 	"set_mtu epair0b 1400",
 	"add_address epair0b 10.88.0.2/24",
@@ -481,8 +480,7 @@ func TestNetJail_delete_is_refused_while_containers_use_it(t *testing.T) {
 
 func TestInitNet_apply_configures_in_order_and_stops_at_the_first_error(t *testing.T) {
 	n := &initNet{
-		Up:       []string{"lo0"},
-		Ifaces:   []initIface{{Name: "epair0b", MTU: 9000, Addrs: []string{"10.0.0.2/24", "fd00::2/64"}}},
+		Ifaces:   []initIface{loopback(), {Name: "epair0b", MTU: 9000, Addrs: []string{"10.0.0.2/24", "fd00::2/64"}}},
 		Gateways: []string{"10.0.0.1", "fe80::1%epair0b"},
 	}
 	k := newFakeKernel()
@@ -490,7 +488,7 @@ func TestInitNet_apply_configures_in_order_and_stops_at_the_first_error(t *testi
 		t.Fatal(err)
 	}
 	checkOps(t, k, []string{
-		"ifup lo0", "set_mtu epair0b 9000", "add_address epair0b 10.0.0.2/24", "add_address epair0b fd00::2/64",
+		"add_address lo0 127.0.0.1/8", "ifup lo0", "set_mtu epair0b 9000", "add_address epair0b 10.0.0.2/24", "add_address epair0b fd00::2/64",
 		"ifup epair0b", "add_default_route 10.0.0.1", "add_default_route fe80::1%epair0b",
 	})
 
@@ -499,5 +497,5 @@ func TestInitNet_apply_configures_in_order_and_stops_at_the_first_error(t *testi
 	if err := n.apply(k); !errors.Is(err, syscall.EEXIST) || !strings.Contains(err.Error(), "add 10.0.0.2/24 to epair0b") {
 		t.Errorf("apply: %v, want the failed address", err)
 	}
-	checkOps(t, k, []string{"ifup lo0", "set_mtu epair0b 9000", "add_address epair0b 10.0.0.2/24"})
+	checkOps(t, k, []string{"add_address lo0 127.0.0.1/8", "ifup lo0", "set_mtu epair0b 9000", "add_address epair0b 10.0.0.2/24"})
 }

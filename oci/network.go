@@ -89,17 +89,12 @@ func (r *Runtime) moveInterfaces(c *state.Container, plan *Plan) error {
 			}
 		}
 	}
+	// lo0 is configured inside the jail's vnet by a re-executed runtime
+	// attached to the jail: no ifconfig(8).
 	if p, ok := plan.Jail.Params.Get("vnet"); ok && jailspec.Sharing(p.Int) == jailspec.New {
-		return r.upInJail(jid, "lo0")
-	}
-	return nil
-}
-
-// upInJail brings interfaces up inside a jail's vnet, through a
-// re-executed runtime attached to the jail: no ifconfig(8).
-func (r *Runtime) upInJail(jid int, ifaces ...string) error {
-	if err := r.netInJail(jid, &initNet{Up: ifaces}); err != nil {
-		return fmt.Errorf("bring up %v in jail %d: %w", ifaces, jid, err)
+		if err := r.netInJail(jid, &initNet{Ifaces: []initIface{loopback()}}); err != nil {
+			return fmt.Errorf("configure lo0 in jail %d: %w", jid, err)
+		}
 	}
 	return nil
 }

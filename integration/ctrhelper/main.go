@@ -14,6 +14,10 @@
 //	ctrhelper forkloop           keep starting short-lived children
 //	ctrhelper listen ADDR        answer one TCP connection on ADDR (see net.go)
 //	ctrhelper dial ADDR [TEXT]   send TEXT over TCP to ADDR, print the answer
+//	ctrhelper bind ADDR...       try to listen on each ADDR (see bind.go)
+//	ctrhelper ifconfig IF CIDR [MODE ARGS...]
+//	                             configure IF in the vnet, then run MODE
+//	                             (FreeBSD only; see ifconfig_freebsd.go)
 package main
 
 import (
@@ -52,7 +56,7 @@ type Report struct {
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: ctrhelper print|exit|sleep|spawn|hook|echo|fs|alloc|reserve|forkbomb|forkloop|listen|dial ...")
+		fmt.Fprintln(os.Stderr, "usage: ctrhelper print|exit|sleep|spawn|hook|echo|fs|alloc|reserve|forkbomb|forkloop|listen|dial|bind|ifconfig ...")
 		os.Exit(2)
 	}
 	switch os.Args[1] {
@@ -109,6 +113,10 @@ func main() {
 		listen(arg(2))
 	case "dial":
 		dial(arg(2), os.Args[3:])
+	case "bind":
+		bindAddrs(os.Args[2:])
+	case "ifconfig":
+		ifconfig(os.Args[2:])
 	default:
 		fmt.Fprintf(os.Stderr, "ctrhelper: unknown mode %q\n", os.Args[1])
 		os.Exit(2)

@@ -74,7 +74,9 @@ type simJail struct {
 	Path     string          `json:"path"`
 	Params   json.RawMessage `json:"params"`
 	Sessions []int           `json:"sessions"`
-	Vnet     bool            `json:"vnet,omitempty"`
+	// Leaders holds each session leader's start time, by session id.
+	Leaders map[int]uint64 `json:"leaders,omitempty"`
+	Vnet    bool           `json:"vnet,omitempty"`
 }
 
 type simTable struct {
@@ -278,7 +280,7 @@ func (s *sim) RemoveJail(jid int) error {
 			}
 			// jail_remove kills every process in the jail
 			// (sys/kern/kern_jail.c: prison_remove -> killpg of each).
-			killSessions(j.Sessions)
+			killSessions(j.liveSessions())
 			t.endJailNet(jid)
 			delete(t.Jails, jid)
 			return nil
@@ -332,6 +334,12 @@ func (s *sim) AttachJail(jid int) error {
 				return fmt.Errorf("jail_attach: simkernel tracks jails by session; pid %d must be a session leader", os.Getpid())
 			}
 			j.Sessions = append(j.Sessions, sid)
+			if info, err := procs.Get(sid); err == nil {
+				if j.Leaders == nil {
+					j.Leaders = map[int]uint64{}
+				}
+				j.Leaders[sid] = info.Start
+			}
 			path = t.underlying(j.Path)
 			s.attached = jid
 			return nil
@@ -353,7 +361,7 @@ func (s *sim) JailProcs(jid int) ([]procs.Info, error) {
 		if !ok {
 			return fmt.Errorf("jail %d: %w", jid, jailspec.ErrNotFound)
 		}
-		sids = append(sids, j.Sessions...)
+		sids = append(sids, j.liveSessions()...)
 		return nil
 	})
 	if err != nil {
@@ -371,4 +379,21 @@ func (s *sim) Fexecve(fd uintptr, argv, env []string) error {
 		return err
 	}
 	return fexecve(fd, argv, env)
+}
+
+// liveSessions returns the jail's session ids that still name its
+// sessions. Linux keeps a pid from reuse while it is any live process's
+// session id, but once every member of a session has gone its id can
+// return as the pid, and session, of an unrelated process: a session
+// whose id now has another leader than the one that attached is over.
+func (j *simJail) liveSessions() []int {
+	var out []int
+	for _, sid := range j.Sessions {
+		start, known := j.Leaders[sid]
+		if leader, err := procs.Get(sid); known && err == nil && leader.Sid == sid && leader.Start != start {
+			continue
+		}
+		out = append(out, sid)
+	}
+	return out
 }

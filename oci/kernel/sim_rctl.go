@@ -122,7 +122,7 @@ func (s *sim) RctlRacct(filter string) (map[string]int64, error) {
 		}
 		for _, j := range t.Jails {
 			if j.Name == jail {
-				sids = append(sids, j.Sessions...)
+				sids = append(sids, j.liveSessions()...)
 			}
 		}
 		return nil
