@@ -151,8 +151,8 @@ func TestConsole(t *testing.T) {
 	if !rep.Tty || rep.TtyRows != 33 || rep.TtyCols != 111 {
 		t.Errorf("process terminal = %t %dx%d, want a 33x111 terminal", rep.Tty, rep.TtyRows, rep.TtyCols)
 	}
-	if rep.Pid != st.Pid || rep.Sid != st.Pid {
-		t.Errorf("process pid/sid = %d/%d, want %d, a session leader", rep.Pid, rep.Sid, st.Pid)
+	if rep.Pid != st.Pid || rep.SessionID != st.Pid {
+		t.Errorf("process pid/sid = %d/%d, want %d, a session leader", rep.Pid, rep.SessionID, st.Pid)
 	}
 	if rs := readFile(t, r.outPath); rs != "" {
 		t.Errorf("output went to create's stdout too: %q", rs)
@@ -182,8 +182,8 @@ func TestExecTTY(t *testing.T) {
 	if !rep.Tty || rep.Args[len(rep.Args)-1] != "exec" {
 		t.Errorf("exec'd process: tty %t args %q, want a terminal and its args", rep.Tty, rep.Args)
 	}
-	if rep.Sid != rep.Pid {
-		t.Errorf("exec'd process sid %d, want its own session", rep.Sid)
+	if rep.SessionID != rep.Pid {
+		t.Errorf("exec'd process sid %d, want its own session", rep.SessionID)
 	}
 	if strings.Contains(r.stdout, "ctrhelper") {
 		t.Errorf("exec --tty printed the output on its stdout: %q", r.stdout)

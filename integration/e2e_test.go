@@ -17,6 +17,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/runj-go/runj-go/integration/internal/ctrreport"
 	"io"
 	"os"
 	"os/exec"
@@ -456,22 +457,7 @@ func waitOutput(t *testing.T, path string) string {
 }
 
 // report is what `ctrhelper print` prints.
-type report struct {
-	Args    []string  `json:"args"`
-	Env     []string  `json:"env"`
-	UID     int       `json:"uid"`
-	GID     int       `json:"gid"`
-	Groups  []int     `json:"groups"`
-	Cwd     string    `json:"cwd"`
-	Umask   int       `json:"umask"`
-	NoFile  [2]uint64 `json:"nofile"`
-	Tty     bool      `json:"tty"`
-	TtyRows int       `json:"ttyRows"`
-	TtyCols int       `json:"ttyCols"`
-	OpenFds []int     `json:"openFds"`
-	Pid     int       `json:"pid"`
-	Sid     int       `json:"sid"`
-}
+type report = ctrreport.Report
 
 func parseReport(t *testing.T, out string) report {
 	t.Helper()

@@ -33,6 +33,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/runj-go/runj-go/integration/internal/ctrreport"
 	"io"
 	"net"
 	"os"
@@ -530,24 +531,8 @@ func waitJailEmpty(t *testing.T, jid int) {
 	})
 }
 
-// report is what `ctrhelper print` prints (integration/ctrhelper: Report).
-type report struct {
-	Args      []string  `json:"args"`
-	Env       []string  `json:"env"`
-	UID       int       `json:"uid"`
-	GID       int       `json:"gid"`
-	Groups    []int     `json:"groups"`
-	Cwd       string    `json:"cwd"`
-	Umask     int       `json:"umask"`
-	NoFile    [2]uint64 `json:"nofile"`
-	Tty       bool      `json:"tty"`
-	TtyRows   int       `json:"ttyRows"`
-	TtyCols   int       `json:"ttyCols"`
-	Hostname  string    `json:"hostname"`
-	OpenFds   []int     `json:"openFds"`
-	Pid       int       `json:"pid"`
-	SessionID int       `json:"sid"`
-}
+// report is what `ctrhelper print` prints.
+type report = ctrreport.Report
 
 // parseReport decodes the one report in out. A pty turns "\n" into "\r\n",
 // which JSON reads as white space.

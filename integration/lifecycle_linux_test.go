@@ -97,8 +97,8 @@ func TestLifecycle(t *testing.T) {
 	if !slices.Equal(rep.OpenFds, []int{0, 1, 2}) {
 		t.Errorf("process open fds = %v, want only stdio", rep.OpenFds)
 	}
-	if rep.Pid != st.Pid || rep.Sid != st.Pid {
-		t.Errorf("process pid/sid = %d/%d, want init's pid %d (init executes the process, as a session leader)", rep.Pid, rep.Sid, st.Pid)
+	if rep.Pid != st.Pid || rep.SessionID != st.Pid {
+		t.Errorf("process pid/sid = %d/%d, want init's pid %d (init executes the process, as a session leader)", rep.Pid, rep.SessionID, st.Pid)
 	}
 	if rep.Tty {
 		t.Error("process has a terminal, want none")

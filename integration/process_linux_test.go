@@ -111,8 +111,8 @@ func TestExec(t *testing.T) {
 		if rep.Cwd != "/" || rep.UID != 0 || rep.Tty || !slices.Equal(rep.OpenFds, []int{0, 1, 2}) {
 			t.Errorf("exec'd process = %+v", rep)
 		}
-		if rep.Sid != rep.Pid || rep.Sid == init {
-			t.Errorf("exec'd process sid %d, want a session of its own", rep.Sid)
+		if rep.SessionID != rep.Pid || rep.SessionID == init {
+			t.Errorf("exec'd process sid %d, want a session of its own", rep.SessionID)
 		}
 	})
 	t.Run("flags", func(t *testing.T) {

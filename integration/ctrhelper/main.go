@@ -32,27 +32,9 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
-)
 
-// Report is what `ctrhelper print` prints.
-type Report struct {
-	Args      []string          `json:"args"`
-	Env       []string          `json:"env"`
-	UID       int               `json:"uid"`
-	GID       int               `json:"gid"`
-	Groups    []int             `json:"groups"`
-	Cwd       string            `json:"cwd"`
-	Umask     int               `json:"umask"`
-	NoFile    [2]uint64         `json:"nofile"`
-	Tty       bool              `json:"tty"`
-	TtyRows   int               `json:"ttyRows"`
-	TtyCols   int               `json:"ttyCols"`
-	Hostname  string            `json:"hostname"`
-	OpenFds   []int             `json:"openFds"`
-	Pid       int               `json:"pid"`
-	Extra     map[string]string `json:"extra,omitempty"`
-	SessionID int               `json:"sid"`
-}
+	"github.com/runj-go/runj-go/integration/internal/ctrreport"
+)
 
 func main() {
 	if len(os.Args) < 2 {
@@ -145,8 +127,8 @@ func sleep() {
 	}
 }
 
-func report() Report {
-	r := Report{Args: os.Args, Env: os.Environ(), UID: os.Getuid(), GID: os.Getgid(), Pid: os.Getpid()}
+func report() ctrreport.Report {
+	r := ctrreport.Report{Args: os.Args, Env: os.Environ(), UID: os.Getuid(), GID: os.Getgid(), Pid: os.Getpid()}
 	r.Groups, _ = os.Getgroups()
 	r.Cwd, _ = os.Getwd()
 	r.Umask = syscall.Umask(0)
