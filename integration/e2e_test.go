@@ -17,7 +17,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/runj-go/runj-go/integration/internal/ctrreport"
 	"io"
 	"os"
 	"os/exec"
@@ -33,6 +32,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
+	"github.com/runj-go/runj-go/integration/internal/ctrreport"
 	"github.com/runj-go/runj-go/oci/procs"
 	"github.com/runj-go/runj-go/rootfs"
 )

@@ -33,7 +33,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/runj-go/runj-go/integration/internal/ctrreport"
 	"io"
 	"net"
 	"os"
@@ -50,6 +49,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
+	"github.com/runj-go/runj-go/integration/internal/ctrreport"
 	"github.com/runj-go/runj-go/jailspec"
 	"github.com/runj-go/runj-go/oci/procs"
 )
