@@ -31,6 +31,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
+	"github.com/runj-go/runj-go/integration/internal/ctrreport"
 	"github.com/runj-go/runj-go/rootfs"
 )
 
@@ -506,26 +507,8 @@ func TestMountDestinationEscape(t *testing.T) {
 	}
 }
 
-// fsResult is one line of `ctrhelper fs` (integration/ctrhelper: FSResult).
-type fsResult struct {
-	Op     string      `json:"op"`
-	Path   string      `json:"path"`
-	Errno  string      `json:"errno"`
-	Data   string      `json:"data"`
-	Mode   os.FileMode `json:"mode"`
-	Names  []string    `json:"names"`
-	Statfs *fsStatfs   `json:"statfs"`
-}
-
-// fsStatfs is ctrhelper's Statfs: part of struct statfs.
-type fsStatfs struct {
-	Type   string `json:"type"`
-	On     string `json:"on"`
-	From   string `json:"from"`
-	Flags  uint64 `json:"flags"`
-	Bsize  uint64 `json:"bsize"`
-	Blocks uint64 `json:"blocks"`
-}
+// fsResult is one line of `ctrhelper fs`.
+type fsResult = ctrreport.FSResult
 
 // parseFS decodes what `ctrhelper fs ops...` printed: one result per
 // operation, in order. It fails the test unless there is exactly that.
@@ -592,7 +575,7 @@ func checkCharDevice(t *testing.T, r fsResult) bool {
 // checkStatfs checks that statfs found a file system of type fstype with
 // the flags in set set and those in unset clear, and returns what it
 // found, or nil when it failed.
-func checkStatfs(t *testing.T, r fsResult, fstype string, set, unset uint64) *fsStatfs {
+func checkStatfs(t *testing.T, r fsResult, fstype string, set, unset uint64) *ctrreport.Statfs {
 	t.Helper()
 	st := r.Statfs
 	switch {

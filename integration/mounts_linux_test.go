@@ -13,6 +13,7 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
+	"github.com/runj-go/runj-go/integration/internal/ctrreport"
 	"github.com/runj-go/runj-go/rootfs"
 )
 
@@ -75,14 +76,7 @@ func checkTree(t *testing.T, dir string, want []string) {
 }
 
 // fsResult is one line of `ctrhelper fs`.
-type fsResult struct {
-	Op    string      `json:"op"`
-	Path  string      `json:"path"`
-	Errno string      `json:"errno"`
-	Data  string      `json:"data"`
-	Mode  os.FileMode `json:"mode"`
-	Names []string    `json:"names"`
-}
+type fsResult = ctrreport.FSResult
 
 func parseFSResults(t *testing.T, out string) []fsResult {
 	t.Helper()

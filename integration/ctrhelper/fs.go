@@ -8,9 +8,11 @@ import (
 	"syscall"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/runj-go/runj-go/integration/internal/ctrreport"
 )
 
-// fsOps runs `ctrhelper fs OP PATH [OP PATH]...` and prints one FSResult
+// fsOps runs `ctrhelper fs OP PATH [OP PATH]...` and prints one ctrreport.FSResult
 // per operation, as a JSON line, in order. The operations are:
 //
 //	write PATH   create or truncate PATH and write PATH and a newline to it
@@ -33,38 +35,8 @@ func fsOps(args []string) {
 	}
 }
 
-// FSResult is one line of `ctrhelper fs`.
-type FSResult struct {
-	Op   string `json:"op"`
-	Path string `json:"path"`
-	// Errno is the error's errno name ("EROFS", "ENOENT"), or its text
-	// when it carries no errno; empty on success.
-	Errno string `json:"errno,omitempty"`
-	// Data is what read read.
-	Data string `json:"data,omitempty"`
-	// Mode is what stat found, as os.FileMode bits.
-	Mode os.FileMode `json:"mode"`
-	// Names is what ls listed.
-	Names []string `json:"names,omitempty"`
-	// Statfs is what statfs found.
-	Statfs *Statfs `json:"statfs,omitempty"`
-}
-
-// Statfs is part of struct statfs (sys/sys/mount.h). Inside a jail with
-// enforce_statfs 2, the kernel reports only the jail's root mount by name
-// ("/"); every other mount point reads "[restricted]"
-// (sys/kern/kern_jail.c: prison_enforce_statfs).
-type Statfs struct {
-	Type   string `json:"type"`   // f_fstypename
-	On     string `json:"on"`     // f_mntonname
-	From   string `json:"from"`   // f_mntfromname
-	Flags  uint64 `json:"flags"`  // f_flags: MNT_RDONLY, MNT_NOSUID, ...
-	Bsize  uint64 `json:"bsize"`  // f_bsize
-	Blocks uint64 `json:"blocks"` // f_blocks, in units of f_bsize
-}
-
-func fsOp(op, path string) FSResult {
-	r := FSResult{Op: op, Path: path}
+func fsOp(op, path string) ctrreport.FSResult {
+	r := ctrreport.FSResult{Op: op, Path: path}
 	var err error
 	switch op {
 	case "write":
