@@ -47,7 +47,7 @@ type Service struct {
 	shutdown  shutdown.Service
 	platform  stdio.Platform
 	exits     chan runc.Exit
-	events    chan any
+	events    chan event
 
 	mu sync.Mutex
 	// id and bundle are the container's, set by Create.
@@ -81,7 +81,7 @@ func New(ctx context.Context, publisher shim.Publisher, sd shutdown.Service) (*S
 		shutdown:  sd,
 		platform:  platform,
 		exits:     reaper.Default.Subscribe(),
-		events:    make(chan any, 128),
+		events:    make(chan event, 128),
 		execs:     map[string]process.Process{},
 		running:   map[int]process.Process{},
 		early:     map[int]earlyExit{},
@@ -269,6 +269,7 @@ func (s *Service) Delete(ctx context.Context, r *taskAPI.DeleteRequest) (*taskAP
 	if err := p.Delete(ctx); err != nil {
 		return nil, errgrpc.ToGRPC(err)
 	}
+	var published chan struct{}
 	s.mu.Lock()
 	if r.ExecID != "" {
 		delete(s.execs, r.ExecID)
@@ -277,7 +278,9 @@ func (s *Service) Delete(ctx context.Context, r *taskAPI.DeleteRequest) (*taskAP
 			log.G(ctx).WithError(err).Warn("unmount rootfs")
 		}
 		s.init = nil
-		s.send(&eventstypes.TaskDelete{
+		// The container's last event: containerd shuts the shim down as
+		// soon as Delete answers, so Delete answers once it is published.
+		published = s.sendPublished(&eventstypes.TaskDelete{
 			ContainerID: r.ID,
 			Pid:         uint32(p.Pid()),
 			ExitStatus:  uint32(p.ExitStatus()),
@@ -285,6 +288,7 @@ func (s *Service) Delete(ctx context.Context, r *taskAPI.DeleteRequest) (*taskAP
 		})
 	}
 	s.mu.Unlock()
+	s.waitPublished(published)
 	return &taskAPI.DeleteResponse{
 		Pid:        uint32(p.Pid()),
 		ExitStatus: uint32(p.ExitStatus()),
@@ -591,9 +595,38 @@ func (s *Service) exited(p process.Process, e runc.Exit) {
 	})
 }
 
+// event is one event to publish; done, if set, is closed once it is.
+type event struct {
+	evt  any
+	done chan struct{}
+}
+
 func (s *Service) send(evt any) {
 	select {
-	case s.events <- evt:
+	case s.events <- event{evt: evt}:
+	case <-s.shutdown.Done():
+	}
+}
+
+// sendPublished queues evt and returns a channel closed once it, and so
+// every event before it, has been published.
+func (s *Service) sendPublished(evt any) chan struct{} {
+	done := make(chan struct{})
+	select {
+	case s.events <- event{evt: evt, done: done}:
+	case <-s.shutdown.Done():
+		close(done)
+	}
+	return done
+}
+
+// waitPublished waits for sendPublished's channel, if there is one.
+func (s *Service) waitPublished(done chan struct{}) {
+	if done == nil {
+		return
+	}
+	select {
+	case <-done:
 	case <-s.shutdown.Done():
 	}
 }
@@ -602,9 +635,12 @@ func (s *Service) send(evt any) {
 func (s *Service) forward() {
 	ctx := context.WithoutCancel(s.ctx)
 	defer s.publisher.Close()
-	publish := func(e any) {
-		if err := s.publisher.Publish(ctx, runtime.GetTopic(e), e); err != nil {
+	publish := func(e event) {
+		if err := s.publisher.Publish(ctx, runtime.GetTopic(e.evt), e.evt); err != nil {
 			log.G(ctx).WithError(err).Error("post event")
+		}
+		if e.done != nil {
+			close(e.done)
 		}
 	}
 	for {
