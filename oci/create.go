@@ -184,6 +184,15 @@ func (r *Runtime) create(c *state.Container, spec *specs.Spec, plan *Plan, o Cre
 // someone else's, and create fails without recording anything.
 func (r *Runtime) createJail(c *state.Container, j JailPlan) error {
 	if j.Parent != "" {
+		// The container's state names its jail already; holding the
+		// network jails' lock shared from the parent's lookup to
+		// jail_set keeps `netns delete` from removing the parent in
+		// between without seeing this container.
+		unlock, err := r.Store.Netns().RLock()
+		if err != nil {
+			return err
+		}
+		defer unlock()
 		if _, err := r.Kernel.LookupJail(j.Parent); errors.Is(err, jailspec.ErrNotFound) {
 			return fmt.Errorf("freebsd.jail.parent: jail %q does not exist", j.Parent)
 		} else if err != nil {

@@ -5,12 +5,15 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"syscall"
 	"testing"
 
 	"github.com/sirupsen/logrus"
+	"golang.org/x/sys/unix"
 
 	"github.com/runj-go/runj-go/jailspec"
 	"github.com/runj-go/runj-go/netns"
@@ -127,6 +130,8 @@ type fakeKernel struct {
 	ifaces []string
 	jails  map[string]int
 	next   int
+	// onOp, when set, is called with each operation before it is done.
+	onOp func(op string)
 }
 
 func newFakeKernel(ifaces ...string) *fakeKernel {
@@ -134,6 +139,9 @@ func newFakeKernel(ifaces ...string) *fakeKernel {
 }
 
 func (k *fakeKernel) do(op string) error {
+	if k.onOp != nil {
+		k.onOp(op)
+	}
 	k.ops = append(k.ops, op)
 	return k.fail[op]
 }
@@ -498,4 +506,74 @@ func TestInitNet_apply_configures_in_order_and_stops_at_the_first_error(t *testi
 		t.Errorf("apply: %v, want the failed address", err)
 	}
 	checkOps(t, k, []string{"add_address lo0 127.0.0.1/8", "ifup lo0", "set_mtu epair0b 9000", "add_address epair0b 10.0.0.2/24"})
+}
+
+// A container create holds the network jails' lock shared from the
+// parent's lookup through jail_set, so a concurrent netns delete cannot
+// remove the parent in between without seeing the container.
+func TestCreateJail_holds_the_network_jails_lock_while_it_uses_the_parent(t *testing.T) {
+	k := newFakeKernel()
+	r := newNetRuntime(t, k)
+	if _, err := r.createNetJail("pod", NetJailOpts{}, k.inJail); err != nil {
+		t.Fatal(err)
+	}
+	lock, err := os.Open(filepath.Join(r.Store.Root(), ".netns", "lock"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lock.Close()
+	held := map[string]bool{}
+	k.onOp = func(op string) {
+		err := unix.Flock(int(lock.Fd()), unix.LOCK_EX|unix.LOCK_NB)
+		held[op] = errors.Is(err, unix.EWOULDBLOCK)
+		if err == nil {
+			unix.Flock(int(lock.Fd()), unix.LOCK_UN)
+		}
+	}
+	c, err := r.Store.Create("web")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.State().JailName = "pod.web" // as Create saves it before any step
+	if err := c.Save(); err != nil {
+		t.Fatal(err)
+	}
+	k.ops = nil
+	j := JailPlan{Name: "pod.web", Parent: "pod", Params: jailspec.Params{jailspec.StringParam("name", "pod.web")}}
+	if err := r.createJail(c, j); err != nil {
+		t.Fatal(err)
+	}
+	checkOps(t, k, []string{"jail_get pod", "jail_get pod.web", "jail_set pod.web"})
+	for _, op := range k.ops {
+		if !held[op] {
+			t.Errorf("%s: the network jails' lock was not held", op)
+		}
+	}
+	k.onOp = nil
+	if err := r.DeleteNetJail("pod"); !errors.Is(err, ErrNetJailInUse) {
+		t.Errorf("netns delete after the container's jail_set: %v, want %v", err, ErrNetJailInUse)
+	}
+	if err := unix.Flock(int(lock.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		t.Errorf("lock after create: %v, want it released", err)
+	}
+}
+
+func TestCreateJail_missing_parent(t *testing.T) {
+	k := newFakeKernel()
+	r := newNetRuntime(t, k)
+	c, err := r.Store.Create("web")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	j := JailPlan{Name: "pod.web", Parent: "pod", Params: jailspec.Params{jailspec.StringParam("name", "pod.web")}}
+	err = r.createJail(c, j)
+	if err == nil || err.Error() != `freebsd.jail.parent: jail "pod" does not exist` {
+		t.Fatalf("createJail: %v", err)
+	}
+	checkOps(t, k, []string{"jail_get pod"})
+	if len(c.State().Steps) != 0 {
+		t.Errorf("steps recorded: %+v", c.State().Steps)
+	}
 }

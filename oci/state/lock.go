@@ -16,9 +16,13 @@ var errStale = errors.New("lock file was replaced while waiting for it")
 // lockFile takes an exclusive flock(2) on f, waiting for it. flock locks
 // belong to the open file description, so two opens of the same file
 // exclude each other even within one process.
-func lockFile(f *os.File) error {
+func lockFile(f *os.File) error { return flock(f, unix.LOCK_EX) }
+
+// flock takes a flock(2) lock of kind how (LOCK_EX or LOCK_SH) on f,
+// waiting for it.
+func flock(f *os.File, how int) error {
 	for {
-		err := unix.Flock(int(f.Fd()), unix.LOCK_EX)
+		err := unix.Flock(int(f.Fd()), how)
 		if err != unix.EINTR {
 			if err != nil {
 				return &os.PathError{Op: "flock", Path: f.Name(), Err: err}

@@ -9,13 +9,16 @@ import (
 	"slices"
 	"strings"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/runj-go/runj-go/jailspec"
 )
 
 // Named network jails (`runj-go netns`) are recorded beside the
 // containers, in <root>/.netns:
 //
-//	lock        flock(2)ed by every netns command that changes a record
+//	lock        flock(2)ed by every netns command that changes a record,
+//	            and shared by container creates with a parent jail
 //	NAME.json   the record of network jail NAME, replaced atomically
 //
 // One lock for all of them, not one per name: creating and deleting
@@ -51,7 +54,29 @@ func (n *NetnsStore) Lock() (unlock func() error, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("network jails: %w", err)
 	}
-	if err := lockFile(f); err != nil {
+	return n.hold(f, unix.LOCK_EX)
+}
+
+// RLock takes the lock shared, waiting for it, and returns the function
+// that releases it. A container create holds it while it creates a jail
+// under a parent, so that a network jail delete, which holds the lock
+// exclusively, either finishes before the parent is looked up or sees the
+// container among the jail's users. Without a lock file no network jail
+// was ever made under the root (Lock makes it before any record, and it
+// is never removed): RLock then creates nothing and holds nothing.
+func (n *NetnsStore) RLock() (unlock func() error, err error) {
+	f, err := os.Open(filepath.Join(n.dir, lockName))
+	if isNotExist(err) {
+		return func() error { return nil }, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("network jails: %w", err)
+	}
+	return n.hold(f, unix.LOCK_SH)
+}
+
+func (n *NetnsStore) hold(f *os.File, how int) (unlock func() error, err error) {
+	if err := flock(f, how); err != nil {
 		f.Close()
 		return nil, fmt.Errorf("network jails: %w", err)
 	}

@@ -114,3 +114,52 @@ func TestNetnsStore_lock_excludes_others(t *testing.T) {
 		t.Fatalf("lock after unlock: %v", err)
 	}
 }
+
+func TestNetnsStore_rlock_is_shared_and_excludes_lock(t *testing.T) {
+	s := newStore(t)
+	unlockEx, err := s.Netns().Lock() // makes the lock file
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := unlockEx(); err != nil {
+		t.Fatal(err)
+	}
+	unlock, err := s.Netns().RLock()
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(filepath.Join(s.Root(), netnsDir, lockName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_SH|unix.LOCK_NB); err != nil {
+		t.Fatalf("second shared lock while held shared: %v", err)
+	}
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_UN); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); !errors.Is(err, unix.EWOULDBLOCK) {
+		t.Fatalf("exclusive lock while held shared: %v, want EWOULDBLOCK", err)
+	}
+	if err := unlock(); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		t.Fatalf("exclusive lock after unlock: %v", err)
+	}
+}
+
+func TestNetnsStore_rlock_without_network_jails_makes_nothing(t *testing.T) {
+	s := newStore(t)
+	unlock, err := s.Netns().RLock()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := unlock(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Lstat(filepath.Join(s.Root(), netnsDir)); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("%s after RLock: %v, want it absent", netnsDir, err)
+	}
+}
