@@ -133,12 +133,15 @@ func TestKillStopped(t *testing.T) {
 	e.mustRunj("start", "c1")
 	e.waitStatus("c1", "stopped")
 	before := e.snapshot("c1")
-	for _, args := range [][]string{{"kill", "c1"}, {"kill", "c1", "KILL"}, {"kill", "--all", "c1", "9"}} {
+	for _, args := range [][]string{{"kill", "c1"}, {"kill", "c1", "KILL"}} {
 		r := e.fails("container not running", args...)
 		if strings.Count(r.stderr, "\n") != 1 {
 			t.Errorf("%s\nwant one line of error", r)
 		}
 	}
+	// With --all, what is left in the jail is signalled: here nothing,
+	// which is not an error (runc's kill --all ignores "not running").
+	e.mustRunj("kill", "--all", "c1", "9")
 	e.checkUnchanged(before, "c1")
 	if s := e.state("c1"); s.Status != "stopped" {
 		t.Errorf("status after kill = %s, want stopped", s.Status)

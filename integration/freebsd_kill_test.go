@@ -3,8 +3,10 @@
 package integration
 
 import (
+	"encoding/json"
 	"fmt"
 	"slices"
+	"syscall"
 	"testing"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -89,6 +91,54 @@ func TestKillAll(t *testing.T) {
 	}
 	s.mustRunj("delete", c.id)
 	c.checkGone()
+}
+
+// TestKillLeftovers: a jail's processes outlive its init. Once init is
+// gone the container is stopped, ps lists what is left, a plain kill is
+// refused, and kill --all (what containerd's shim sends when init exits)
+// clears the jail and then succeeds with nothing left. SIGKILL without
+// --all takes the whole jail.
+func TestKillLeftovers(t *testing.T) {
+	s := newSuite(t)
+	c := s.newContainer("kleft", nil, "spawn", "2")
+	jid, ps := spawned(t, c, 2)
+	init := c.state().Pid
+	if err := syscall.Kill(init, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	c.waitStatus(specs.StateStopped)
+	left := slices.DeleteFunc(slices.Clone(ps), func(p procs.Info) bool { return p.Pid == init })
+	if got := s.psJSON(c.id); !slices.Equal(got, sortedPids(left)) {
+		t.Errorf("ps of the stopped container: %v, want its leftovers %v", got, sortedPids(left))
+	}
+	s.failsWith("container not running", "kill", c.id, "TERM")
+	s.mustRunj("kill", "--all", c.id, "9")
+	waitDead(t, left)
+	waitJailEmpty(t, jid)
+	s.mustRunj("kill", "--all", c.id, "9")
+	s.mustRunj("delete", c.id)
+	c.checkGone()
+
+	c = s.newContainer("kwhole", nil, "spawn", "2")
+	jid, ps = spawned(t, c, 2)
+	s.mustRunj("kill", c.id, "KILL")
+	waitDead(t, ps)
+	waitJailEmpty(t, jid)
+	c.waitStatus(specs.StateStopped)
+	s.mustRunj("delete", c.id)
+	c.checkGone()
+}
+
+// psJSON runs `ps --format json` and returns the pids, sorted.
+func (s *suite) psJSON(id string) []int {
+	s.t.Helper()
+	r := s.mustRunj("ps", "--format", "json", id)
+	var got []int
+	if err := json.Unmarshal([]byte(r.stdout), &got); err != nil {
+		s.t.Fatalf("ps --format json: %v\n%s", err, r.stdout)
+	}
+	slices.Sort(got)
+	return got
 }
 
 // TestDeleteForce deletes containers that are not stopped: plain delete

@@ -282,13 +282,7 @@ func TestPs(t *testing.T) {
 	jid, ps := spawned(t, c, 2)
 	want := sortedPids(ps)
 
-	r := s.mustRunj("ps", "--format", "json", c.id)
-	var got []int
-	if err := json.Unmarshal([]byte(r.stdout), &got); err != nil {
-		t.Fatalf("ps --format json: %v\n%s", err, r.stdout)
-	}
-	slices.Sort(got)
-	if !slices.Equal(got, want) {
+	if got := s.psJSON(c.id); !slices.Equal(got, want) {
 		t.Errorf("ps --format json: %v, want the jail's processes %v", got, want)
 	}
 
@@ -306,8 +300,11 @@ func TestPs(t *testing.T) {
 	}
 
 	s.mustRunj("kill", c.id, "KILL")
+	waitDead(t, ps)
 	c.waitStatus(specs.StateStopped)
-	s.failsWith("container not running", "ps", "--format", "json", c.id)
+	if got := s.psJSON(c.id); len(got) != 0 {
+		t.Errorf("ps of the stopped container: %v, want none", got)
+	}
 }
 
 // TestPauseResume pauses a container whose process keeps forking

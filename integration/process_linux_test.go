@@ -46,6 +46,60 @@ func TestKillAll(t *testing.T) {
 	e.checkNoJails()
 }
 
+// TestKillLeftovers: a jail's processes outlive its init, as in a
+// container that shares its PID namespace. Once init is gone the
+// container is stopped; ps still lists what is left, a plain kill is
+// refused, and kill --all clears the jail (as containerd's shim does on
+// init's exit) and succeeds when nothing is left.
+func TestKillLeftovers(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	b := e.bundle(nil, "spawn", "2")
+	e.create("c1", b)
+	e.mustRunj("start", "c1")
+	init := e.state("c1").Pid
+	waitFor(t, "init and its 2 children", func() bool { return len(sessionMembers(t, init)) == 3 })
+	children := slices.DeleteFunc(sessionMembers(t, init), func(p int) bool { return p == init })
+	if err := syscall.Kill(init, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	e.waitStatus("c1", "stopped")
+	if got := e.psJSON("c1"); !slices.Equal(got, sorted(children)) {
+		t.Errorf("ps of the stopped container = %v, want its leftovers %v", got, sorted(children))
+	}
+	e.fails("container not running", "kill", "c1", "TERM")
+	e.mustRunj("kill", "--all", "c1", "KILL")
+	waitFor(t, "the leftovers to die", func() bool { return !slices.ContainsFunc(children, alive) })
+	if got := e.psJSON("c1"); len(got) != 0 {
+		t.Errorf("ps after kill --all = %v, want none", got)
+	}
+	e.mustRunj("kill", "--all", "c1", "KILL")
+	e.mustRunj("delete", "c1")
+	e.checkNoJails()
+}
+
+// TestKillSIGKILLTakesTheWholeJail: SIGKILL without --all kills every
+// process in the jail, not only init, as runc does for a container that
+// shares its PID namespace: nothing outlives a killed container.
+func TestKillSIGKILLTakesTheWholeJail(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	b := e.bundle(nil, "spawn", "2")
+	e.create("c1", b)
+	e.mustRunj("start", "c1")
+	init := e.state("c1").Pid
+	waitFor(t, "init and its 2 children", func() bool { return len(sessionMembers(t, init)) == 3 })
+	pidFile := filepath.Join(e.dir, "exec.pid")
+	e.mustRunj("exec", "--detach", "--pid-file", pidFile, "c1", "ctrhelper", "sleep")
+	all := append(sessionMembers(t, init), readPid(t, pidFile))
+
+	e.mustRunj("kill", "c1", "KILL")
+	waitFor(t, "every process of the container to die", func() bool { return !slices.ContainsFunc(all, alive) })
+	e.waitStatus("c1", "stopped")
+	e.mustRunj("delete", "c1")
+	e.checkNoJails()
+}
+
 func readPid(t *testing.T, path string) int {
 	t.Helper()
 	pid, err := strconv.Atoi(strings.TrimSpace(readFile(t, path)))

@@ -135,7 +135,9 @@ func TestPs(t *testing.T) {
 
 	e.mustRunj("kill", "--all", "c1", "KILL")
 	e.waitStatus("c1", "stopped")
-	e.fails("container not running", "ps", "c1")
+	if got := e.psJSON("c1"); len(got) != 0 {
+		t.Errorf("ps of the stopped container = %v, want none", got)
+	}
 }
 
 // threadStates returns the state letter of every thread of pid

@@ -31,6 +31,13 @@ func ParseSignal(s string) (syscall.Signal, error) {
 
 // Kill sends sig to the container's init process or, with all, to every
 // process in its jail. It works on created, running and paused containers.
+//
+// A jail is like a container that shares its PID namespace: its other
+// processes outlive init. So, as runc does in that case, SIGKILL goes to
+// every process in the jail, and with all the processes left in a stopped
+// container are signalled too; a stopped container with none left is not
+// an error then (runc's kill ignores "not running" with --all). containerd's
+// shims rely on that to clear a container whose init has exited.
 func (r *Runtime) Kill(id string, sig syscall.Signal, all bool) error {
 	st, err := r.Store.Load(id)
 	if err != nil {
@@ -40,10 +47,12 @@ func (r *Runtime) Kill(id string, sig syscall.Signal, all bool) error {
 	if err != nil {
 		return err
 	}
-	if s == StatusStopped || s == StatusCreating {
+	switch {
+	case s == StatusCreating:
 		return ErrNotRunning
-	}
-	if !all {
+	case s == StatusStopped && !all:
+		return ErrNotRunning
+	case !all && sig != syscall.SIGKILL:
 		if err := syscall.Kill(st.InitPID, sig); err != nil {
 			if errors.Is(err, syscall.ESRCH) {
 				return ErrNotRunning

@@ -119,7 +119,9 @@ func (r *Runtime) signalAll(st *state.State, sig syscall.Signal) error {
 	return nil
 }
 
-// Procs lists the processes of a created, running or paused container.
+// Procs lists the processes in the container's jail. A stopped
+// container's jail may still hold processes that outlived init (see
+// Kill); as runc's ps, Procs lists them, or none.
 func (r *Runtime) Procs(id string) ([]procs.Info, error) {
 	st, err := r.Store.Load(id)
 	if err != nil {
@@ -129,7 +131,7 @@ func (r *Runtime) Procs(id string) ([]procs.Info, error) {
 	if err != nil {
 		return nil, err
 	}
-	if s == StatusStopped || s == StatusCreating {
+	if s == StatusCreating {
 		return nil, ErrNotRunning
 	}
 	all, err := r.containerProcs(st)
