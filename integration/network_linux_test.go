@@ -374,7 +374,7 @@ func TestNetworkPlan(t *testing.T) {
 			jail:       specs.FreeBSDJail{Parent: "pod", Vnet: "inherit"},
 			wantName:   "pod.c1",
 			wantParent: "pod",
-			wantParams: map[string]any{"vnet": "inherit", "ip4": "inherit", "ip6": "inherit"},
+			wantParams: map[string]any{"ip4": "inherit", "ip6": "inherit"},
 		},
 		{
 			name:        "parent by annotation",

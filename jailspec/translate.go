@@ -124,7 +124,6 @@ type translator struct {
 	jail     *specs.FreeBSDJail
 	allowSet map[string]bool
 	errs     *bundle.Errors
-	vnetSet  bool
 }
 
 func annotationPath(key string) string { return fmt.Sprintf("annotations[%q]", key) }
@@ -212,7 +211,6 @@ func (t *translator) host() Params {
 
 func (t *translator) vnet() Sharing {
 	v, set := t.sharing(t.jail.Vnet, "vnet", annotationVnet, New, Inherit)
-	t.vnetSet = set
 	if !set {
 		return Inherit
 	}
@@ -259,10 +257,16 @@ func (t *translator) network(vnet Sharing) (Params, string, []string) {
 	for i, name := range t.jail.VnetInterfaces {
 		validateIfName(name, fmt.Sprintf("freebsd.jail.vnetInterfaces[%d]", i), t.errs)
 	}
-	// vnet is passed only when asked for: the parameter exists only in
-	// kernels with options VIMAGE, and inherit is the kernel's default.
+	// vnet is passed only when new: the parameter exists only in kernels
+	// with options VIMAGE, inherit is the kernel's default, and the kernel
+	// refuses any ip4 or ip6 parameter next to any vnet parameter,
+	// whatever their values: in kern_jail_set (sys/kern/kern_jail.c) a
+	// jailsys parameter that is present adds its flags to ch_flags
+	// (PR_VNET for vnet, PR_IP4_USER for ip4, PR_IP6_USER for ip6), and
+	// ch_flags with PR_VNET and either of the others fails with "vnet
+	// jails cannot have IP address restrictions".
 	var ps Params
-	if t.vnetSet {
+	if vnet == New {
 		ps = append(ps, SysParam("vnet", vnet))
 	}
 	if vnet == New {
@@ -285,6 +289,10 @@ func (t *translator) network(vnet Sharing) (Params, string, []string) {
 // otherwise; a vnet jail leaves it to the kernel (config-freebsd.md).
 func (t *translator) family(name string, v specs.FreeBSDSharing, addrs []netip.Addr, kind Kind, vnet Sharing, anyAddr bool) Params {
 	s, set := t.sharing(v, name, "", New, Inherit, Disable)
+	if set && vnet == New {
+		t.errs.Add("freebsd.jail."+name, "%q cannot be used with vnet %q: a vnet jail has its own network stack, and the kernel refuses IP restrictions on it", s, "new")
+		return nil
+	}
 	if !set {
 		switch {
 		case vnet == New:

@@ -306,15 +306,16 @@ func TestTranslate(t *testing.T) {
 			absent:  []string{"ip4", "ip6", "ip4.addr", "ip6.addr"},
 		},
 		{
-			name:    "vnet new passes an explicit ip4",
-			members: jailSect(`"vnet": "new", "ip4": "inherit"`),
-			want:    map[string]any{"vnet": "new", "ip4": "inherit"},
-			absent:  []string{"ip6"},
+			name:    "vnet inherit is the kernel's default: not passed, ip4 and ip6 inherit",
+			members: jailSect(`"vnet": "inherit"`),
+			want:    map[string]any{"ip4": "inherit", "ip6": "inherit"},
+			absent:  []string{"vnet"},
 		},
 		{
-			name:    "vnet inherit is passed and keeps ip4 and ip6 inherit",
-			members: jailSect(`"vnet": "inherit"`),
-			want:    map[string]any{"vnet": "inherit", "ip4": "inherit", "ip6": "inherit"},
+			name:    "vnet inherit with ip4 and ip6 inherit, as config-freebsd.md advises for a shared vnet",
+			members: jailSect(`"vnet": "inherit", "ip4": "inherit", "ip6": "inherit"`),
+			want:    map[string]any{"ip4": "inherit", "ip6": "inherit"},
+			absent:  []string{"vnet"},
 		},
 		{
 			name:    "vnet new with vnetInterfaces moves them",
@@ -508,7 +509,8 @@ func TestTranslate_annotations(t *testing.T) {
 		{
 			name:    "freebsd vnet wins over the vnet annotation",
 			members: join(jailSect(`"vnet": "inherit"`), annotations("org.freebsd.jail.vnet", "new")),
-			want:    map[string]any{"vnet": "inherit", "ip4": "inherit", "ip6": "inherit"},
+			want:    map[string]any{"ip4": "inherit", "ip6": "inherit"},
+			absent:  []string{"vnet"},
 		},
 		{
 			name:    "vnet annotation new with vnetInterfaces moves them",
@@ -737,6 +739,14 @@ func TestTranslateErrors(t *testing.T) {
 			name:    "addresses from an annotation with vnet new are rejected",
 			members: join(jailSect(`"vnet": "new"`), annotations("org.freebsd.jail.ip6.addr", "fd00::2")),
 			want:    []string{`config.json: freebsd.jail.vnet: "new" cannot be used with ip4Addr or ip6Addr`},
+		},
+		{
+			name:    "an explicit ip4 or ip6 with vnet new is rejected",
+			members: jailSect(`"vnet": "new", "ip4": "inherit", "ip6": "disable"`),
+			want: []string{
+				`config.json: freebsd.jail.ip4: "inherit" cannot be used with vnet "new": a vnet jail has its own network stack, and the kernel refuses IP restrictions on it`,
+				`config.json: freebsd.jail.ip6: "disable" cannot be used with vnet "new"`,
+			},
 		},
 		{
 			name:    "interface with vnet new is rejected",

@@ -176,11 +176,20 @@ func planNetJail(name string, o NetJailOpts) (*netJailPlan, error) {
 	// (sys/kern/kern_jail.c: kern_jail_set, "prison limit exceeded"),
 	// so the containers runj-go creates in it need none, and a process
 	// of netns exec gets no right to make jails.
+	//
+	// System V IPC must be enabled in it: a child jail may have sysvmsg,
+	// sysvsem or sysvshm new or inherit only when its parent has them
+	// (sys/kern/sysv_msg.c msg_prison_check, sysv_sem.c sem_prison_check,
+	// sysv_shm.c shm_prison_check: EPERM otherwise), containers default to
+	// new, and a jail created without the parameters has them disabled.
 	p.params = jailspec.Params{
 		jailspec.StringParam("name", name),
 		jailspec.StringParam("path", "/"),
 		jailspec.BoolParam("persist", true),
 		jailspec.SysParam("vnet", jailspec.New),
+		jailspec.SysParam("sysvmsg", jailspec.New),
+		jailspec.SysParam("sysvsem", jailspec.New),
+		jailspec.SysParam("sysvshm", jailspec.New),
 	}
 	return p, nil
 }

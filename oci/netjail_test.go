@@ -94,7 +94,7 @@ func TestPlanNetJail(t *testing.T) {
 				t.Errorf("bridge %q, want %q", p.bridge, DefaultBridge)
 			}
 			params, _ := p.params.MarshalJSON()
-			if want := `{"name":"pod","path":"/","persist":true,"vnet":"new"}`; string(params) != want {
+			if want := `{"name":"pod","path":"/","persist":true,"vnet":"new","sysvmsg":"new","sysvsem":"new","sysvshm":"new"}`; string(params) != want {
 				t.Errorf("jail parameters %s, want %s", params, want)
 			}
 		})

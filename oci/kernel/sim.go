@@ -213,8 +213,12 @@ func (s *sim) CreateJail(ps jailspec.Params) (int, error) {
 					return fmt.Errorf("jail_set: jail %q already exists: %w", name.Str, syscall.EEXIST)
 				}
 			}
-			if parent, _, ok := cutLast(name.Str, "."); ok && !t.hasJail(parent) {
+			parent, _, hasParent := cutLast(name.Str, ".")
+			if hasParent && !t.hasJail(parent) {
 				return fmt.Errorf("jail_set: parent jail %q not found: %w", parent, syscall.ENOENT)
+			}
+			if err := t.checkJailParams(parent, ps); err != nil {
+				return err
 			}
 			if st, err := os.Stat(path.Str); err != nil || !st.IsDir() {
 				return fmt.Errorf("jail_set: path %q: %w", path.Str, syscall.ENOENT)
@@ -231,6 +235,45 @@ func (s *sim) CreateJail(ps jailspec.Params) (int, error) {
 		})
 	})
 	return jid, err
+}
+
+// checkJailParams refuses what FreeBSD's jail_set refuses in the
+// parameters runj-go builds:
+//   - any vnet parameter next to any ip4 or ip6 parameter, whatever their
+//     values (sys/kern/kern_jail.c, kern_jail_set: "vnet jails cannot
+//     have IP address restrictions");
+//   - sysvmsg, sysvsem or sysvshm new or inherit under a parent that has
+//     it disabled, as a jail made without the parameter has
+//     (sys/kern/sysv_msg.c msg_prison_check, sysv_sem.c sem_prison_check,
+//     sysv_shm.c shm_prison_check: EPERM).
+func (t *simTable) checkJailParams(parent string, ps jailspec.Params) error {
+	_, vnet := ps.Get("vnet")
+	_, ip4 := ps.Get("ip4")
+	_, ip6 := ps.Get("ip6")
+	if vnet && (ip4 || ip6) {
+		return fmt.Errorf("jail_set: vnet jails cannot have IP address restrictions: %w", syscall.EINVAL)
+	}
+	if parent == "" {
+		return nil
+	}
+	var parentParams map[string]any
+	for _, j := range t.Jails {
+		if j.Name == parent {
+			if err := json.Unmarshal(j.Params, &parentParams); err != nil {
+				return err
+			}
+		}
+	}
+	for _, name := range []string{"sysvmsg", "sysvsem", "sysvshm"} {
+		p, ok := ps.Get(name)
+		if !ok || jailspec.Sharing(p.Int) == jailspec.Disable {
+			continue
+		}
+		if v := parentParams[name]; v != jailspec.New.String() && v != jailspec.Inherit.String() {
+			return fmt.Errorf("jail_set: %s %s under parent %q without it: %w", name, jailspec.Sharing(p.Int), parent, syscall.EPERM)
+		}
+	}
+	return nil
 }
 
 func (t *simTable) hasJail(name string) bool {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
+	"strings"
 	"syscall"
 	"testing"
 
@@ -168,5 +169,36 @@ func TestSimClones_a_vnet_jail_keeps_its_interfaces_and_routes_and_its_children_
 	}
 	if len(tb.Routes) != 0 {
 		t.Errorf("routes left: %+v", tb.Routes)
+	}
+}
+
+func TestSim_jail_set_refuses_what_the_kernel_refuses(t *testing.T) {
+	s := newSim(t, "em0")
+	path := t.TempDir()
+	name := func(n string) jailspec.Param { return jailspec.StringParam("name", n) }
+	root := jailspec.StringParam("path", path)
+	for _, ps := range []jailspec.Params{
+		{name("a"), root, jailspec.SysParam("vnet", jailspec.New), jailspec.SysParam("ip4", jailspec.Inherit)},
+		{name("b"), root, jailspec.SysParam("vnet", jailspec.Inherit), jailspec.SysParam("ip6", jailspec.Disable)},
+	} {
+		if _, err := s.CreateJail(ps); !errors.Is(err, syscall.EINVAL) || !strings.Contains(err.Error(), "vnet jails cannot have IP address restrictions") {
+			t.Errorf("jail_set %s: %v, want EINVAL", ps[0].Str, err)
+		}
+	}
+	if _, err := s.CreateJail(jailspec.Params{name("pod"), root, jailspec.SysParam("vnet", jailspec.New)}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := s.CreateJail(jailspec.Params{name("pod.c"), root, jailspec.SysParam("sysvshm", jailspec.New)})
+	if !errors.Is(err, syscall.EPERM) {
+		t.Errorf("sysvshm new under a parent without it: %v, want EPERM", err)
+	}
+	if _, err := s.CreateJail(jailspec.Params{name("pod.d"), root, jailspec.SysParam("sysvshm", jailspec.Disable)}); err != nil {
+		t.Errorf("sysvshm disable under a parent without it: %v", err)
+	}
+	if _, err := s.CreateJail(jailspec.Params{name("ipc"), root, jailspec.SysParam("sysvshm", jailspec.New)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CreateJail(jailspec.Params{name("ipc.c"), root, jailspec.SysParam("sysvshm", jailspec.Inherit)}); err != nil {
+		t.Errorf("sysvshm inherit under a parent with it: %v", err)
 	}
 }
