@@ -6,6 +6,7 @@ import (
 	"bufio"
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -344,4 +345,42 @@ func processesWithArg(t *testing.T, arg string) []int {
 		}
 	}
 	return out
+}
+
+// TestHooksRunBeforeTheProcessIsResolved: the create hooks run before init
+// changes to the working directory and looks the program up, as runc's
+// do, so hooks can provide both: here a prestart hook makes the working
+// directory and a createRuntime hook installs the program.
+func TestHooksRunBeforeTheProcessIsResolved(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	b := e.bundle(func(s *specs.Spec) {
+		s.Process.Args = []string{"newbin", "print"}
+		s.Process.Cwd = "/made-by-hook"
+	})
+	rootfs := filepath.Join(b, "rootfs")
+	hostTool := func(name string) string {
+		path, err := exec.LookPath(name)
+		if err != nil {
+			t.Fatalf("the host needs %s: %v", name, err)
+		}
+		return path
+	}
+	var spec specs.Spec
+	if err := json.Unmarshal([]byte(readFile(t, filepath.Join(b, "config.json"))), &spec); err != nil {
+		t.Fatal(err)
+	}
+	spec.Hooks = &specs.Hooks{
+		//lint:ignore SA1019 prestart is deprecated but runtime.md still runs it.
+		Prestart:      []specs.Hook{{Path: hostTool("mkdir"), Args: []string{"mkdir", filepath.Join(rootfs, "made-by-hook")}}},
+		CreateRuntime: []specs.Hook{{Path: hostTool("cp"), Args: []string{"cp", helperBin, filepath.Join(rootfs, "bin", "newbin")}}},
+	}
+	writeSpec(t, b, &spec)
+
+	r := e.mustRunj("run", "--bundle", b, "c1")
+	rep := parseReport(t, r.stdout)
+	if rep.Cwd != "/made-by-hook" || !slices.Equal(rep.Args, []string{"newbin", "print"}) {
+		t.Errorf("process ran with args %q in %s, want newbin in /made-by-hook", rep.Args, rep.Cwd)
+	}
+	e.checkGone("c1")
 }

@@ -429,3 +429,28 @@ func TestRunTerminal(t *testing.T) {
 		}
 	}
 }
+
+// TestExecThatCannotExecute: when execve fails (here a file that is no
+// program), exec fails with the reason, detached too, and writes no pid
+// file: init keeps its pipe to the runtime open until the exec and
+// reports its failure there.
+func TestExecThatCannotExecute(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	b := e.bundle(nil, "sleep")
+	if err := os.WriteFile(filepath.Join(b, "rootfs", "bin", "bad"), []byte("no program\x00"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	e.create("c1", b)
+	e.mustRunj("start", "c1")
+	pidFile := filepath.Join(e.dir, "exec.pid")
+	e.fails("exec in container c1: exec bad: exec format error", "exec", "--detach", "--pid-file", pidFile, "c1", "bad")
+	if _, err := os.Stat(pidFile); !os.IsNotExist(err) {
+		t.Errorf("pid file of a failed exec: %v, want none", err)
+	}
+	e.fails("exec in container c1: exec bad: exec format error", "exec", "c1", "bad")
+	if s := e.state("c1"); s.Status != "running" {
+		t.Errorf("status after the failed execs = %s, want running", s.Status)
+	}
+	e.mustRunj("delete", "--force", "c1")
+}

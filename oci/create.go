@@ -165,10 +165,17 @@ func (r *Runtime) create(c *state.Container, spec *specs.Spec, plan *Plan, o Cre
 	if err != nil {
 		return nil, false, err
 	}
+	// Init is in the jail and waits: the hooks run before it sets up
+	// and resolves the process (runtime.md, steps 3 to 5; runc's init
+	// does the same), so a hook may still provide the program or its
+	// working directory.
 	for _, set := range []hookSet{hookPrestart, hookCreateRuntime, hookCreateContainer} {
 		if err := r.runHooks(spec, set, st, StatusCreating); err != nil {
 			return nil, true, err
 		}
+	}
+	if err := init.proceed(); err != nil {
+		return nil, true, err
 	}
 	if o.PidFile != "" {
 		if err := writePidFile(o.PidFile, st.InitPID); err != nil {
@@ -226,7 +233,7 @@ func mustStep(kind string, data any) state.Step {
 }
 
 // startContainerInit starts init for the container process and waits
-// until it is ready and blocked on the exec fifo.
+// until it is in the jail, waiting to proceed (see initProcess.proceed).
 func (r *Runtime) startContainerInit(c *state.Container, p *specs.Process, o CreateOpts) (*initProcess, error) {
 	st := c.State()
 	if err := unix.Mkfifo(c.FifoPath(), 0o600); err != nil {
@@ -241,7 +248,7 @@ func (r *Runtime) startContainerInit(c *state.Container, p *specs.Process, o Cre
 	defer fifo.Close()
 	var files initFiles
 	files.preserve(o.PreserveFds)
-	cfg := &initConfig{JID: st.JID, Process: p, FifoFd: files.add(fifo), ConsoleFd: -1, PreserveFds: o.PreserveFds}
+	cfg := &initConfig{JID: st.JID, Process: p, FifoFd: files.add(fifo), ConsoleFd: -1, PreserveFds: o.PreserveFds, WaitHooks: true}
 	if err := addConsole(cfg, &files, o); err != nil {
 		return nil, err
 	}
@@ -263,7 +270,7 @@ func (r *Runtime) startContainerInit(c *state.Container, p *specs.Process, o Cre
 		init.kill()
 		return nil, err
 	}
-	if err := init.waitReady(); err != nil {
+	if err := init.waitAttached(); err != nil {
 		return nil, err
 	}
 	return init, nil

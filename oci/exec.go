@@ -66,7 +66,7 @@ func (r *Runtime) Exec(id string, o ExecOpts) (*Process, error) {
 	}
 	init, err := r.startInit(cfg, &files, ownStdio())
 	if err == nil {
-		err = init.waitReady()
+		err = init.waitExec()
 	}
 	if err != nil {
 		if term != nil {

@@ -20,9 +20,12 @@ import (
 
 // Init is the body of the hidden `runj-go init` command: the process that
 // becomes the container process. It reads its configuration from the
-// descriptor named by InitPipeEnv, joins the jail, sets up the console,
-// limits, credentials and working directory, reports ready, waits on the
-// exec fifo (create) and executes the process. It returns only on failure.
+// descriptor named by InitPipeEnv, joins the jail and sets up the console;
+// for create it then waits while the runtime runs the create hooks, as
+// runc's init does, so that a hook may still provide the program or the
+// working directory. It then sets the limits, credentials and working
+// directory, resolves the program, reports ready, waits on the exec fifo
+// (create) and executes the process. It returns only on failure.
 func Init(k kernel.Kernel) error {
 	// Some credentials are per thread on Linux (setgroups(2) through
 	// x/sys/unix, PR_SET_NO_NEW_PRIVS): they must be set on the thread
@@ -35,8 +38,9 @@ func Init(k kernel.Kernel) error {
 	}
 	os.Unsetenv(InitPipeEnv)
 	pipe := os.NewFile(uintptr(fd), "init-pipe")
+	dec := json.NewDecoder(pipe)
 	var cfg initConfig
-	if err := json.NewDecoder(pipe).Decode(&cfg); err != nil {
+	if err := dec.Decode(&cfg); err != nil {
 		return fmt.Errorf("init: read configuration: %w", err)
 	}
 	unix.CloseOnExec(fd)
@@ -46,7 +50,21 @@ func Init(k kernel.Kernel) error {
 	if cfg.Net != nil {
 		return configureJailNet(k, &cfg, pipe)
 	}
-	path, err := prepareProcess(k, &cfg)
+	var path string
+	err = joinJail(k, &cfg)
+	if err == nil && cfg.WaitHooks {
+		if err := reply(pipe, initReply{Attached: true}); err != nil {
+			return err
+		}
+		var next initProceed
+		if err := dec.Decode(&next); err != nil || !next.Proceed {
+			// The runtime gave up (a hook failed): it kills init.
+			return ErrReported
+		}
+	}
+	if err == nil {
+		path, err = prepareProcess(&cfg)
+	}
 	if err != nil {
 		if reply(pipe, initReply{Error: err.Error()}) != nil {
 			return err
@@ -56,17 +74,25 @@ func Init(k kernel.Kernel) error {
 	if err := reply(pipe, initReply{Ready: true}); err != nil {
 		return err
 	}
-	pipe.Close()
 	if cfg.FifoFd >= 0 {
+		pipe.Close()
 		if err := waitStart(cfg.FifoFd); err != nil {
 			return err
 		}
 	}
+	// Everything from here on is closed by the exec (close_range with
+	// CLOSE_RANGE_CLOEXEC). For exec, the pipe stays open until then: the
+	// runtime reads end of file when the exec succeeded, and the error
+	// when it did not.
 	if err := closeExtraFds(3 + cfg.PreserveFds); err != nil {
 		return err
 	}
 	err = unix.Exec(path, cfg.Process.Args, cfg.Process.Env)
-	return fmt.Errorf("exec %s: %w", cfg.Process.Args[0], err)
+	err = fmt.Errorf("exec %s: %w", cfg.Process.Args[0], err)
+	if cfg.FifoFd < 0 && reply(pipe, initReply{Error: err.Error()}) == nil {
+		return ErrReported
+	}
+	return err
 }
 
 // ErrReported is returned by Init when it has sent its error to the
@@ -77,25 +103,29 @@ func reply(w io.Writer, r initReply) error {
 	return json.NewEncoder(w).Encode(r)
 }
 
-// prepareProcess does everything short of executing the process and
-// returns the resolved program path.
-func prepareProcess(k kernel.Kernel, cfg *initConfig) (string, error) {
+// joinJail sets up the console and attaches to the jail.
+func joinJail(k kernel.Kernel, cfg *initConfig) error {
 	p := cfg.Process
 	var slave *os.File
 	if p.Terminal {
 		var err error
 		if slave, err = setupConsole(cfg.ConsoleFd, p.ConsoleSize); err != nil {
-			return "", err
+			return err
 		}
 	}
 	if err := k.AttachJail(cfg.JID); err != nil {
-		return "", err
+		return err
 	}
 	if slave != nil {
-		if err := useTerminal(slave); err != nil {
-			return "", err
-		}
+		return useTerminal(slave)
 	}
+	return nil
+}
+
+// prepareProcess does everything else short of executing the process, in
+// the jail, and returns the resolved program path.
+func prepareProcess(cfg *initConfig) (string, error) {
+	p := cfg.Process
 	if err := setRlimits(p.Rlimits); err != nil {
 		return "", err
 	}

@@ -23,6 +23,10 @@ type initConfig struct {
 	// PreserveFds is how many file descriptors after stdio the process
 	// inherits (--preserve-fds).
 	PreserveFds int `json:"preserveFds"`
+	// WaitHooks (create) makes init report Attached once it is in the
+	// jail and wait for initProceed before it sets up the process: the
+	// runtime runs the create hooks in between.
+	WaitHooks bool `json:"waitHooks,omitempty"`
 	// Net is set to configure the jail's vnet instead of running a
 	// process.
 	Net *initNet `json:"net,omitempty"`
@@ -45,8 +49,15 @@ type initHook struct {
 // initReply is init's answer once it is ready to execute the process, or
 // failed to get there.
 type initReply struct {
-	Ready bool   `json:"ready,omitempty"`
-	Error string `json:"error,omitempty"`
+	Attached bool   `json:"attached,omitempty"`
+	Ready    bool   `json:"ready,omitempty"`
+	Error    string `json:"error,omitempty"`
+}
+
+// initProceed is the runtime's answer to Attached: Proceed once the create
+// hooks have run.
+type initProceed struct {
+	Proceed bool `json:"proceed"`
 }
 
 // initNet is network set-up done inside a vnet jail, in this order.

@@ -34,6 +34,7 @@ func (f *initFiles) preserve(n int) {
 type initProcess struct {
 	cmd  *exec.Cmd
 	pipe *os.File
+	dec  *json.Decoder
 }
 
 // startInit re-executes the runtime as `runj-go init` with cfg. The
@@ -57,7 +58,7 @@ func (r *Runtime) startInit(cfg *initConfig, files *initFiles, stdio procStdio) 
 		parent.Close()
 		return nil, fmt.Errorf("start init: %w", err)
 	}
-	p := &initProcess{cmd: cmd, pipe: parent}
+	p := &initProcess{cmd: cmd, pipe: parent, dec: json.NewDecoder(parent)}
 	if err := json.NewEncoder(parent).Encode(cfg); err != nil {
 		p.kill()
 		return nil, fmt.Errorf("send init its configuration: %w", err)
@@ -65,23 +66,90 @@ func (r *Runtime) startInit(cfg *initConfig, files *initFiles, stdio procStdio) 
 	return p, nil
 }
 
-// waitReady waits for init to report that the process is ready to run.
-func (p *initProcess) waitReady() error {
-	defer p.pipe.Close()
+// read reads init's next reply. An error init reports is returned once
+// init has exited; end of file means init exited without a word, and
+// what is returned then names the step it did not reach.
+func (p *initProcess) read(step string) (initReply, error) {
 	var rep initReply
-	err := json.NewDecoder(p.pipe).Decode(&rep)
+	err := p.dec.Decode(&rep)
 	switch {
-	case rep.Error != "":
+	case err == nil && rep.Error != "":
 		p.cmd.Wait()
-		return errors.New(rep.Error)
+		return rep, errors.New(rep.Error)
 	case errors.Is(err, io.EOF):
 		werr := p.cmd.Wait()
-		return fmt.Errorf("init exited before the process was ready: %v", werr)
+		return rep, fmt.Errorf("init exited before %s: %v", step, werr)
 	case err != nil:
+		p.kill()
+		return rep, fmt.Errorf("read init's reply: %w", err)
+	}
+	return rep, nil
+}
+
+// waitAttached waits for init (started with WaitHooks) to report that it
+// is in the jail, waiting for proceed.
+func (p *initProcess) waitAttached() error {
+	rep, err := p.read("it joined the jail")
+	if err == nil && !rep.Attached {
+		p.kill()
+		err = fmt.Errorf("init replied %+v, want attached", rep)
+	}
+	if err != nil {
+		p.pipe.Close()
+	}
+	return err
+}
+
+// proceed lets init, which waits after waitAttached, set up the process,
+// and waits until it is ready.
+func (p *initProcess) proceed() error {
+	if err := json.NewEncoder(p.pipe).Encode(initProceed{Proceed: true}); err != nil {
+		p.pipe.Close()
+		p.kill()
+		return fmt.Errorf("tell init to proceed: %w", err)
+	}
+	return p.waitReady()
+}
+
+// waitReady waits for init to report that the process is ready to run,
+// and closes the pipe.
+func (p *initProcess) waitReady() error {
+	defer p.pipe.Close()
+	return p.ready()
+}
+
+func (p *initProcess) ready() error {
+	rep, err := p.read("the process was ready")
+	if err == nil && !rep.Ready {
+		p.kill()
+		err = fmt.Errorf("init replied %+v, want ready", rep)
+	}
+	return err
+}
+
+// waitExec waits until init, which executes the process right away
+// (exec), has executed it: its pipe is closed on exec, so end of file
+// after ready means the exec succeeded, and an error reply that it failed.
+func (p *initProcess) waitExec() error {
+	defer p.pipe.Close()
+	if err := p.ready(); err != nil {
+		return err
+	}
+	var rep initReply
+	err := p.dec.Decode(&rep)
+	switch {
+	case errors.Is(err, io.EOF):
+		return nil
+	case err == nil && rep.Error != "":
+		p.cmd.Wait()
+		return errors.New(rep.Error)
+	case err == nil:
+		p.kill()
+		return fmt.Errorf("init replied %+v after ready", rep)
+	default:
 		p.kill()
 		return fmt.Errorf("read init's reply: %w", err)
 	}
-	return nil
 }
 
 func (p *initProcess) kill() {

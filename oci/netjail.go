@@ -698,7 +698,7 @@ func (r *Runtime) ExecNetJail(name string, args []string) (*Process, error) {
 	sigs := catchSignals() // see Run
 	init, err := r.startInit(cfg, &initFiles{}, ownStdio())
 	if err == nil {
-		err = init.waitReady()
+		err = init.waitExec()
 	}
 	if err != nil {
 		stopCatching(sigs)
