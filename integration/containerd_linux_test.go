@@ -8,6 +8,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -24,6 +25,7 @@ import (
 
 	"github.com/containerd/console"
 	eventstypes "github.com/containerd/containerd/api/events"
+	"github.com/containerd/containerd/api/types/runc/options"
 	containerd "github.com/containerd/containerd/v2/client"
 	"github.com/containerd/containerd/v2/core/containers"
 	"github.com/containerd/containerd/v2/pkg/cio"
@@ -227,6 +229,100 @@ func TestContainerd(t *testing.T) {
 			x, ok := e.(*eventstypes.TaskExit)
 			return ok && x.ContainerID == "svc" && x.ID == "e2" && x.ExitStatus == 5
 		})
+	})
+	t.Run("init_exit_ends_the_execs_first", func(t *testing.T) {
+		c := c.with(t)
+		c.newContainer(t, image, "initexit", false, "ctrhelper", "sleep")
+		ctx := c.ctx()
+		ctr, err := c.client.LoadContainer(ctx, "initexit")
+		if err != nil {
+			t.Fatal(err)
+		}
+		spec, err := ctr.Spec(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		task, err := ctr.NewTask(ctx, cio.NullIO)
+		if err != nil {
+			t.Fatalf("new task: %v", err)
+		}
+		initExit, err := task.Wait(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := task.Start(ctx); err != nil {
+			t.Fatalf("start: %v", err)
+		}
+		ps := *spec.Process
+		ps.Args = []string{"ctrhelper", "sleep"}
+		sleeper, err := task.Exec(ctx, "sleeper", &ps, cio.NullIO)
+		if err != nil {
+			t.Fatalf("exec: %v", err)
+		}
+		execExit, err := sleeper.Wait(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := sleeper.Start(ctx); err != nil {
+			t.Fatalf("start exec: %v", err)
+		}
+		// SIGTERM goes to the init alone; the shim kills the exec.
+		if err := task.Kill(ctx, syscall.SIGTERM); err != nil {
+			t.Fatal(err)
+		}
+		if st := <-execExit; st.ExitCode() != 128+uint32(syscall.SIGKILL) {
+			t.Errorf("exec's exit status %d, want %d: killed once the init exited", st.ExitCode(), 128+syscall.SIGKILL)
+		}
+		if st := <-initExit; st.ExitCode() != 128+uint32(syscall.SIGTERM) {
+			t.Errorf("init's exit status %d, want %d", st.ExitCode(), 128+syscall.SIGTERM)
+		}
+		if _, err := task.Delete(ctx); err != nil {
+			t.Errorf("delete: %v", err)
+		}
+		events.want(t, "/tasks/delete", func(e any) bool { return containerOf(e) == "initexit" })
+		// One shim publishes in order: the init's exit is the last.
+		var exits []string
+		for _, e := range events.all("/tasks/exit") {
+			if x, ok := e.(*eventstypes.TaskExit); ok && x.ContainerID == "initexit" {
+				exits = append(exits, x.ID)
+			}
+		}
+		if want := []string{"sleeper", "initexit"}; !slices.Equal(exits, want) {
+			t.Errorf("exit events of the container's processes: %q, want %q", exits, want)
+		}
+	})
+	t.Run("crash_cleanup_uses_the_runtime_options", func(t *testing.T) {
+		c := c.with(t)
+		root := filepath.Join(c.dir, "options-root")
+		c.newContainerWithRuntimeOptions(t, image, "crash", &options.Options{Root: root}, false, "ctrhelper", "sleep")
+		c.ctrOK("task", "start", "-d", "crash")
+		c.waitTaskStatus("crash", "RUNNING")
+		pid := c.taskPid("crash")
+		if out, code := c.runjState(root, "crash"); code != 0 {
+			t.Fatalf("runj-go state under the runtime options' root: exit %d: %s", code, out)
+		}
+		var shims []int
+		for _, p := range processesWithArg(t, "crash") {
+			if slices.Contains(processesWithArg(t, c.address), p) {
+				shims = append(shims, p)
+			}
+		}
+		if len(shims) != 1 {
+			t.Fatalf("shims of crash: %v, want one", shims)
+		}
+		// containerd cleans up after a dead shim with the shim's "delete"
+		// action, which must run runj-go with the container's root.
+		if err := syscall.Kill(shims[0], syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+		events.want(t, "/tasks/delete", func(e any) bool {
+			x, ok := e.(*eventstypes.TaskDelete)
+			return ok && x.ContainerID == "crash" && x.ExitStatus == 128+uint32(syscall.SIGKILL)
+		})
+		if out, code := c.runjState(root, "crash"); code == 0 {
+			t.Errorf("runj-go state after the cleanup of a dead shim: %s, want the container deleted", out)
+		}
+		waitFor(t, fmt.Sprintf("the init of crash (pid %d) to be gone", pid), func() bool { return !alive(pid) })
 	})
 	t.Run("failed_create_shows_runj_go_message", func(t *testing.T) {
 		c := c.with(t)
@@ -538,6 +634,13 @@ func (c *ctrd) ctrTTY(t *testing.T, args ...string) (string, int) {
 // has no mounts: ctr's Linux defaults are not file systems of FreeBSD.
 func (c *ctrd) newContainer(t *testing.T, image containerd.Image, id string, tty bool, args ...string) {
 	t.Helper()
+	c.newContainerWithRuntimeOptions(t, image, id, nil, tty, args...)
+}
+
+// newContainerWithRuntimeOptions is newContainer with the runtime's
+// options runtimeOpts.
+func (c *ctrd) newContainerWithRuntimeOptions(t *testing.T, image containerd.Image, id string, runtimeOpts any, tty bool, args ...string) {
+	t.Helper()
 	ctx := c.ctx()
 	opts := []oci.SpecOpts{oci.WithImageConfig(image), oci.WithProcessArgs(args...), noMounts}
 	if tty {
@@ -546,7 +649,7 @@ func (c *ctrd) newContainer(t *testing.T, image containerd.Image, id string, tty
 	_, err := c.client.NewContainer(ctx, id,
 		containerd.WithSnapshotter("native"),
 		containerd.WithNewSnapshot(id+"-snapshot", image),
-		containerd.WithRuntime(runtimeName, nil),
+		containerd.WithRuntime(runtimeName, runtimeOpts),
 		containerd.WithNewSpec(opts...),
 	)
 	if err != nil {
@@ -557,6 +660,20 @@ func (c *ctrd) newContainer(t *testing.T, image containerd.Image, id string, tty
 func noMounts(_ context.Context, _ oci.Client, _ *containers.Container, s *oci.Spec) error {
 	s.Mounts = nil
 	return nil
+}
+
+// runjState runs `runj-go state id` with the state root the shim uses
+// for the test's namespace under root.
+func (c *ctrd) runjState(root, id string) (string, int) {
+	c.t.Helper()
+	cmd := exec.Command(runjBin, "--root", filepath.Join(root, ctrNamespace), "state", id)
+	cmd.Env = append(cleanEnviron(), "RUNJ_GO_SIMKERNEL_DIR="+c.simDir)
+	out, err := cmd.CombinedOutput()
+	var exitErr *exec.ExitError
+	if err != nil && !errors.As(err, &exitErr) {
+		c.t.Fatalf("runj-go state %s: %v", id, err)
+	}
+	return string(out), cmd.ProcessState.ExitCode()
 }
 
 func (c *ctrd) taskOf(id string) (containerd.Task, error) {
@@ -648,6 +765,19 @@ func (c *ctrd) subscribe() *eventLog {
 		}
 	}()
 	return l
+}
+
+// all is every event on topic so far, in the order containerd sent them.
+func (l *eventLog) all(topic string) []any {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []any
+	for _, e := range l.events {
+		if e.topic == topic {
+			out = append(out, e.event)
+		}
+	}
+	return out
 }
 
 // want waits for an event on topic that match accepts.

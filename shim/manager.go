@@ -118,11 +118,12 @@ func (Manager) Start(ctx context.Context, opts *bootapi.BootstrapParams) (_ *boo
 	return result, nil
 }
 
-// Stop cleans up after a shim that is gone (the "delete" action, run in
-// the bundle): `runj-go delete --force`, the rootfs unmounted, and the
-// init's exit as the serving shim recorded it.
+// Stop cleans up after a shim that is gone (the "delete" action): `runj-go
+// delete --force` with the runtime options the container was created
+// with, the rootfs unmounted, and the init's exit as the serving shim
+// recorded it.
 func (Manager) Stop(ctx context.Context, id string) (shim.StopStatus, error) {
-	bundle, err := os.Getwd()
+	bundle, err := deleteBundle(ctx)
 	if err != nil {
 		return shim.StopStatus{}, err
 	}
@@ -130,14 +131,17 @@ func (Manager) Stop(ctx context.Context, id string) (shim.StopStatus, error) {
 	if err != nil {
 		return shim.StopStatus{}, err
 	}
-	r, err := newRunc(ns, bundle, nil)
+	opts, err := readOptions(bundle)
 	if err != nil {
 		return shim.StopStatus{}, err
 	}
+	r := newRunc(ns, bundle, opts)
 	if err := r.Delete(ctx, id, &runc.DeleteOpts{Force: true}); err != nil {
 		log.G(ctx).WithError(err).Warn("runj-go delete --force")
 	}
-	if err := mount.UnmountAll(filepath.Join(bundle, "rootfs"), 0); err != nil {
+	// Deepest first: what runj-go mounted beneath the rootfs, if its
+	// delete did not get that far, keeps the rootfs busy.
+	if err := mount.UnmountRecursive(filepath.Join(bundle, "rootfs"), 0); err != nil {
 		log.G(ctx).WithError(err).Warn("unmount rootfs")
 	}
 	if b, err := os.ReadFile(filepath.Join(bundle, exitFile)); err == nil {
@@ -151,6 +155,16 @@ func (Manager) Stop(ctx context.Context, id string) (shim.StopStatus, error) {
 		pid = 0
 	}
 	return shim.StopStatus{Pid: pid, ExitStatus: 128 + int(syscall.SIGKILL), ExitedAt: time.Now()}, nil
+}
+
+// deleteBundle is the bundle of the "delete" action. containerd names it
+// with -bundle (shim.Opts.BundlePath) and, on Linux but not on FreeBSD,
+// also runs the action in it (core/runtime/v2/binary.go, Delete).
+func deleteBundle(ctx context.Context) (string, error) {
+	if o, ok := ctx.Value(shim.OptsKey{}).(shim.Opts); ok && o.BundlePath != "" {
+		return o.BundlePath, nil
+	}
+	return os.Getwd()
 }
 
 // Info names the runtime.

@@ -11,7 +11,6 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
-	"time"
 
 	"github.com/containerd/console"
 	eventstypes "github.com/containerd/containerd/api/events"
@@ -36,17 +35,13 @@ import (
 	"github.com/containerd/typeurl/v2"
 )
 
-// earlyExitTTL bounds how long an exit nobody claimed yet is kept: the
-// exits of runj-go's own commands are never claimed.
-const earlyExitTTL = time.Minute
-
 // Service is the task service of one container.
 type Service struct {
 	ctx       context.Context
 	publisher shim.Publisher
 	shutdown  shutdown.Service
 	platform  stdio.Platform
-	exits     chan runc.Exit
+	exits     <-chan runc.Exit
 	events    chan event
 
 	mu sync.Mutex
@@ -55,15 +50,29 @@ type Service struct {
 	bundle string
 	init   *process.Init
 	execs  map[string]process.Process
+
+	// lifecycleMu orders the starts of processes with the handling of
+	// their exits, as in containerd's runc shim: the init's exit is the
+	// container's last exit event, and no exec starts after it.
+	lifecycleMu sync.Mutex
 	// running maps the pid of every started process to it.
-	running map[int]process.Process
-	// early holds exits that arrived before their process was known.
-	early map[int]earlyExit
+	running map[int]containerProcess
+	// runningExecs counts the started execs whose exit is not published.
+	runningExecs int
+	// execCount, while the init's exit waits for the running execs,
+	// receives runningExecs at every change.
+	execCount chan<- int
+	// initExited is set once the init's exit is reaped, before the init
+	// is marked stopped: Start refuses execs from then on.
+	initExited bool
+	// exitSubscribers collect the exits reaped while processes start.
+	exitSubscribers map[*map[int][]runc.Exit]struct{}
 }
 
-type earlyExit struct {
-	exit runc.Exit
-	at   time.Time
+// containerProcess is a started process of the container id.
+type containerProcess struct {
+	id      string
+	process process.Process
 }
 
 var _ taskAPI.TTRPCTaskService = (*Service)(nil)
@@ -75,27 +84,34 @@ func New(ctx context.Context, publisher shim.Publisher, sd shutdown.Service) (*S
 	if err != nil {
 		return nil, err
 	}
-	s := &Service{
-		ctx:       ctx,
-		publisher: publisher,
-		shutdown:  sd,
-		platform:  platform,
-		exits:     reaper.Default.Subscribe(),
-		events:    make(chan event, 128),
-		execs:     map[string]process.Process{},
-		running:   map[int]process.Process{},
-		early:     map[int]earlyExit{},
-	}
 	// go-runc waits for runj-go through the reaper, which the shim's
 	// SIGCHLD handler drives: the shim is the subreaper of everything.
 	runc.Monitor = reaper.Default
-	go s.processExits()
-	go s.forward()
+	exits := reaper.Default.Subscribe()
 	sd.RegisterCallback(func(context.Context) error {
-		reaper.Default.Unsubscribe(s.exits)
+		reaper.Default.Unsubscribe(exits)
 		return platform.Close()
 	})
-	return s, nil
+	return newService(ctx, publisher, sd, platform, exits), nil
+}
+
+// newService returns the task service of the processes whose exits
+// arrive on exits.
+func newService(ctx context.Context, publisher shim.Publisher, sd shutdown.Service, platform stdio.Platform, exits <-chan runc.Exit) *Service {
+	s := &Service{
+		ctx:             ctx,
+		publisher:       publisher,
+		shutdown:        sd,
+		platform:        platform,
+		exits:           exits,
+		events:          make(chan event, 128),
+		execs:           map[string]process.Process{},
+		running:         map[int]containerProcess{},
+		exitSubscribers: map[*map[int][]runc.Exit]struct{}{},
+	}
+	go s.processExits()
+	go s.forward()
+	return s
 }
 
 // RegisterTTRPC registers the task API v3.
@@ -106,6 +122,9 @@ func (s *Service) RegisterTTRPC(server *ttrpc.Server) error {
 
 // Create mounts the rootfs, sets up stdio and runs `runj-go create`.
 func (s *Service) Create(ctx context.Context, r *taskAPI.CreateTaskRequest) (_ *taskAPI.CreateTaskResponse, retErr error) {
+	if r.Checkpoint != "" {
+		return nil, errgrpc.ToGRPCf(errdefs.ErrNotImplemented, "create %s from checkpoint %s: checkpoint and restore are not supported by runj-go", r.ID, r.Checkpoint)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.init != nil {
@@ -115,10 +134,22 @@ func (s *Service) Create(ctx context.Context, r *taskAPI.CreateTaskRequest) (_ *
 	if err != nil {
 		return nil, err
 	}
-	rt, err := newRunc(ns, r.Bundle, r.Options)
+	opts, err := runtimeOptions(r.Options)
 	if err != nil {
 		return nil, errgrpc.ToGRPC(err)
 	}
+	// Stop runs in a new shim process once this one is gone: it reads
+	// the options back to run the same runj-go with the same root.
+	if err := writeOptions(r.Bundle, opts); err != nil {
+		return nil, err
+	}
+	rt := newRunc(ns, r.Bundle, opts)
+
+	s.lifecycleMu.Lock()
+	handleStarted, cleanup := s.preStart(nil)
+	s.lifecycleMu.Unlock()
+	defer cleanup()
+
 	rootfs := filepath.Join(r.Bundle, "rootfs")
 	var mounts []mount.Mount
 	for _, m := range r.Rootfs {
@@ -128,16 +159,17 @@ func (s *Service) Create(ctx context.Context, r *taskAPI.CreateTaskRequest) (_ *
 		if err := os.MkdirAll(rootfs, 0o711); err != nil {
 			return nil, err
 		}
-		if err := mountRootfs(mounts, rootfs); err != nil {
-			return nil, fmt.Errorf("mount rootfs of %s: %w", r.ID, err)
-		}
+		// Before mounting: a mount that fails may follow one that did not.
 		defer func() {
 			if retErr != nil {
-				if err := mount.UnmountAll(rootfs, 0); err != nil {
+				if err := mount.UnmountMounts(mounts, rootfs, 0); err != nil {
 					log.G(ctx).WithError(err).Warn("unmount rootfs after a failed create")
 				}
 			}
 		}()
+		if err := mountRootfs(mounts, rootfs); err != nil {
+			return nil, fmt.Errorf("mount rootfs of %s: %w", r.ID, err)
+		}
 	}
 
 	p := process.New(r.ID, rt, stdio.Stdio{Stdin: r.Stdin, Stdout: r.Stdout, Stderr: r.Stderr, Terminal: r.Terminal})
@@ -157,31 +189,67 @@ func (s *Service) Create(ctx context.Context, r *taskAPI.CreateTaskRequest) (_ *
 		Bundle:      r.Bundle,
 		Rootfs:      r.Rootfs,
 		IO:          &eventstypes.TaskIO{Stdin: r.Stdin, Stdout: r.Stdout, Stderr: r.Stderr, Terminal: r.Terminal},
-		Checkpoint:  r.Checkpoint,
 		Pid:         uint32(p.Pid()),
 	})
 	// The init process exists from now on; an exit before Start is the
 	// container's.
-	s.started(p)
+	handleStarted(r.ID, p)
 	return &taskAPI.CreateTaskResponse{Pid: uint32(p.Pid())}, nil
+}
+
+// optionsFile holds the runtime options in the bundle, in the JSON of
+// containerd's runc shim.
+const optionsFile = "options.json"
+
+// runtimeOptions are the runc-style options of a create (BinaryName and
+// Root are the ones runj-go honours); options of another type are none.
+func runtimeOptions(a *ptypes.Any) (*options.Options, error) {
+	var o options.Options
+	if a == nil || !typeurl.Is(a, &o) {
+		return &o, nil
+	}
+	if err := typeurl.UnmarshalTo(a, &o); err != nil {
+		return nil, fmt.Errorf("runtime options: %w", err)
+	}
+	return &o, nil
+}
+
+func writeOptions(bundle string, o *options.Options) error {
+	b, err := json.Marshal(o)
+	if err != nil {
+		return fmt.Errorf("runtime options: %w", err)
+	}
+	return os.WriteFile(filepath.Join(bundle, optionsFile), b, 0o600)
+}
+
+// readOptions reads the options Create wrote; a bundle without them (of
+// an older shim) has none.
+func readOptions(bundle string) (*options.Options, error) {
+	path := filepath.Join(bundle, optionsFile)
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return &options.Options{}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var o options.Options
+	if err := json.Unmarshal(b, &o); err != nil {
+		return nil, fmt.Errorf("runtime options in %s: %w", path, err)
+	}
+	return &o, nil
 }
 
 // newRunc is go-runc for runj-go: the binary next to the shim (or on
 // $PATH), state under the root for the namespace, errors as JSON lines in
-// the bundle's log.json. runc options (BinaryName, Root) are honoured.
-func newRunc(ns, bundle string, opts *ptypes.Any) (*runc.Runc, error) {
+// the bundle's log.json. The options' BinaryName and Root win.
+func newRunc(ns, bundle string, o *options.Options) *runc.Runc {
 	binary, root := runtimeBinary(), defaultRoot()
-	if opts != nil && typeurl.Is(opts, &options.Options{}) {
-		var o options.Options
-		if err := typeurl.UnmarshalTo(opts, &o); err != nil {
-			return nil, fmt.Errorf("runtime options: %w", err)
-		}
-		if o.BinaryName != "" {
-			binary = o.BinaryName
-		}
-		if o.Root != "" {
-			root = o.Root
-		}
+	if o.GetBinaryName() != "" {
+		binary = o.GetBinaryName()
+	}
+	if o.GetRoot() != "" {
+		root = o.GetRoot()
 	}
 	return &runc.Runc{
 		Command:      binary,
@@ -189,7 +257,7 @@ func newRunc(ns, bundle string, opts *ptypes.Any) (*runc.Runc, error) {
 		Log:          filepath.Join(bundle, "log.json"),
 		LogFormat:    runc.JSON,
 		PdeathSignal: pdeathSignal,
-	}, nil
+	}
 }
 
 // RuntimeBinaryName is the runtime the shim runs.
@@ -239,28 +307,49 @@ func (s *Service) processLocked(id, execID string) (process.Process, error) {
 	return p, nil
 }
 
-// Start runs `runj-go start` for the init, or starts an exec.
+// Start runs `runj-go start` for the init, or starts an exec: never
+// once the init has exited.
 func (s *Service) Start(ctx context.Context, r *taskAPI.StartRequest) (*taskAPI.StartResponse, error) {
 	p, err := s.process(r.ID, r.ExecID)
 	if err != nil {
 		return nil, err
 	}
+	var restarted process.Process
+	s.lifecycleMu.Lock()
+	if r.ExecID == "" {
+		restarted = p
+	} else {
+		if s.initExited {
+			s.lifecycleMu.Unlock()
+			return nil, errgrpc.ToGRPCf(errdefs.ErrFailedPrecondition, "container %s: its init process is not running", r.ID)
+		}
+		s.runningExecs++
+	}
+	handleStarted, cleanup := s.preStart(restarted)
+	s.lifecycleMu.Unlock()
+	defer cleanup()
+
 	if err := p.Start(ctx); err != nil {
+		// An exec that did not start has no exit to count it.
+		if r.ExecID != "" {
+			s.lifecycleMu.Lock()
+			s.execDoneLocked()
+			s.lifecycleMu.Unlock()
+		}
+		handleStarted(r.ID, p)
 		return nil, errgrpc.ToGRPC(err)
 	}
 	if r.ExecID == "" {
 		s.send(&eventstypes.TaskStart{ContainerID: r.ID, Pid: uint32(p.Pid())})
 	} else {
 		s.send(&eventstypes.TaskExecStarted{ContainerID: r.ID, ExecID: r.ExecID, Pid: uint32(p.Pid())})
-		s.mu.Lock()
-		s.started(p)
-		s.mu.Unlock()
 	}
+	handleStarted(r.ID, p)
 	return &taskAPI.StartResponse{Pid: uint32(p.Pid())}, nil
 }
 
 // Delete deletes an exec, or the container: `runj-go delete`, the rootfs
-// unmounted, the exit status and time reported.
+// unmounted (by the process package), the exit status and time reported.
 func (s *Service) Delete(ctx context.Context, r *taskAPI.DeleteRequest) (*taskAPI.DeleteResponse, error) {
 	p, err := s.process(r.ID, r.ExecID)
 	if err != nil {
@@ -274,9 +363,6 @@ func (s *Service) Delete(ctx context.Context, r *taskAPI.DeleteRequest) (*taskAP
 	if r.ExecID != "" {
 		delete(s.execs, r.ExecID)
 	} else {
-		if err := mount.UnmountAll(filepath.Join(s.bundle, "rootfs"), 0); err != nil {
-			log.G(ctx).WithError(err).Warn("unmount rootfs")
-		}
 		s.init = nil
 		// The container's last event: containerd shuts the shim down as
 		// soon as Delete answers, so Delete answers once it is published.
@@ -288,6 +374,12 @@ func (s *Service) Delete(ctx context.Context, r *taskAPI.DeleteRequest) (*taskAP
 		})
 	}
 	s.mu.Unlock()
+	if r.ExecID == "" {
+		// The init's exit belongs to the deleted container.
+		s.lifecycleMu.Lock()
+		s.initExited = false
+		s.lifecycleMu.Unlock()
+	}
 	s.waitPublished(published)
 	return &taskAPI.DeleteResponse{
 		Pid:        uint32(p.Pid()),
@@ -539,60 +631,149 @@ func (s *Service) initProcess(id string) (*process.Init, error) {
 	return p.(*process.Init), nil
 }
 
-// started records that p runs under its pid, and handles its exit if it
-// came first. s.mu is held.
-func (s *Service) started(p process.Process) {
-	pid := p.Pid()
-	if e, ok := s.early[pid]; ok {
-		delete(s.early, pid)
-		s.exited(p, e.exit)
-		return
+// preStart prepares the start of a process whose exit may be reaped
+// before the start returns: from now on the exits are collected for it.
+// restarted is the init when Start starts it: it leaves running, so that
+// an exit during `runj-go start` is handled after TaskStart is sent.
+// lifecycleMu is held.
+//
+// handleStarted records the started process p as running, or handles its
+// exit if it came already; call it without lifecycleMu, once the event of
+// the start is sent. cleanup ends the collection: call it before
+// returning.
+func (s *Service) preStart(restarted process.Process) (handleStarted func(id string, p process.Process), cleanup func()) {
+	exits := map[int][]runc.Exit{}
+	s.exitSubscribers[&exits] = struct{}{}
+	if restarted != nil {
+		if cp, ok := s.running[restarted.Pid()]; ok && cp.process == restarted {
+			delete(s.running, restarted.Pid())
+		}
 	}
-	s.running[pid] = p
+	handleStarted = func(id string, p process.Process) {
+		pid := p.Pid()
+		s.lifecycleMu.Lock()
+		ees, exited := exits[pid]
+		delete(s.exitSubscribers, &exits)
+		exits = nil
+		if pid == 0 || exited {
+			if _, ok := p.(*process.Init); ok && exited {
+				s.initExited = true
+			}
+			s.lifecycleMu.Unlock()
+			for _, e := range ees {
+				s.handleExit(e, containerProcess{id: id, process: p})
+			}
+			return
+		}
+		s.running[pid] = containerProcess{id: id, process: p}
+		s.lifecycleMu.Unlock()
+	}
+	cleanup = func() {
+		if exits != nil {
+			s.lifecycleMu.Lock()
+			delete(s.exitSubscribers, &exits)
+			s.lifecycleMu.Unlock()
+		}
+	}
+	return handleStarted, cleanup
 }
 
 // processExits handles the exits the reaper reports.
 func (s *Service) processExits() {
 	for e := range s.exits {
-		s.mu.Lock()
-		if p, ok := s.running[e.Pid]; ok {
-			delete(s.running, e.Pid)
-			s.exited(p, e)
-		} else {
-			now := time.Now()
-			for pid, old := range s.early {
-				if now.Sub(old.at) > earlyExitTTL {
-					delete(s.early, pid)
-				}
-			}
-			s.early[e.Pid] = earlyExit{exit: e, at: now}
+		s.lifecycleMu.Lock()
+		// Starts in progress handle the exits of their own processes.
+		for exits := range s.exitSubscribers {
+			(*exits)[e.Pid] = append((*exits)[e.Pid], e)
 		}
-		s.mu.Unlock()
+		cp, ok := s.running[e.Pid]
+		if ok {
+			delete(s.running, e.Pid)
+			if _, isInit := cp.process.(*process.Init); isInit {
+				s.initExited = true
+			}
+		}
+		s.lifecycleMu.Unlock()
+		if ok {
+			s.handleExit(e, cp)
+		}
 	}
 }
 
-// exited marks p exited with e's status and publishes TaskExit. The init's
-// exit ends every other process of the jail, as runc's shim does for a
-// container without its own pid namespace. s.mu is held.
-func (s *Service) exited(p process.Process, e runc.Exit) {
-	if ip, ok := p.(*process.Init); ok {
-		if err := ip.KillAll(s.ctx); err != nil {
-			log.G(s.ctx).WithError(err).Debug("kill the jail's processes after init's exit")
-		}
+// handleExit handles the exit e of cp's process.
+func (s *Service) handleExit(e runc.Exit, cp containerProcess) {
+	if p, ok := cp.process.(*process.Init); ok {
+		s.handleInitExit(e, cp.id, p)
+		return
 	}
+	s.handleProcessExit(e, cp)
+}
+
+// handleInitExit handles the exit of the init, which must be the
+// container's last exit event. A jail's processes outlive its init: they
+// are killed (`runj-go kill --all`), and the init's exit is published once
+// the exits of the running execs are; initExited keeps new ones from
+// starting.
+func (s *Service) handleInitExit(e runc.Exit, id string, p *process.Init) {
+	if err := p.KillAll(s.ctx); err != nil {
+		log.G(s.ctx).WithError(err).WithField("id", id).Error("kill the container's processes after its init exited")
+	}
+	cp := containerProcess{id: id, process: p}
+	s.lifecycleMu.Lock()
+	if s.runningExecs == 0 {
+		s.lifecycleMu.Unlock()
+		s.handleProcessExit(e, cp)
+		return
+	}
+	// Every change from now on is an exec's end: the count only falls.
+	counts := make(chan int, s.runningExecs)
+	s.execCount = counts
+	s.lifecycleMu.Unlock()
+	go func() {
+		for n := range counts {
+			if n == 0 {
+				break
+			}
+		}
+		s.lifecycleMu.Lock()
+		s.execCount = nil
+		s.lifecycleMu.Unlock()
+		s.handleProcessExit(e, cp)
+	}()
+}
+
+// handleProcessExit marks cp's process exited and publishes its TaskExit;
+// the init's exit is also recorded in the bundle for Stop.
+func (s *Service) handleProcessExit(e runc.Exit, cp containerProcess) {
+	p := cp.process
 	p.SetExited(e.Status)
-	if _, ok := p.(*process.Init); ok {
-		if err := writeExit(s.bundle, exitRecord{Pid: e.Pid, Status: e.Status, At: p.ExitedAt()}); err != nil {
-			log.G(s.ctx).WithError(err).Warn("record the exit status")
+	ip, isInit := p.(*process.Init)
+	if isInit {
+		if err := writeExit(ip.Bundle, exitRecord{Pid: e.Pid, Status: e.Status, At: p.ExitedAt()}); err != nil {
+			log.G(s.ctx).WithError(err).WithField("id", cp.id).Error("record the exit status in the bundle")
 		}
 	}
 	s.send(&eventstypes.TaskExit{
-		ContainerID: s.id,
+		ContainerID: cp.id,
 		ID:          p.ID(),
 		Pid:         uint32(e.Pid),
 		ExitStatus:  uint32(e.Status),
 		ExitedAt:    protobuf.ToTimestamp(p.ExitedAt()),
 	})
+	if !isInit {
+		s.lifecycleMu.Lock()
+		s.execDoneLocked()
+		s.lifecycleMu.Unlock()
+	}
+}
+
+// execDoneLocked counts one running exec less, and tells the init's exit
+// if it waits. lifecycleMu is held.
+func (s *Service) execDoneLocked() {
+	s.runningExecs--
+	if s.execCount != nil {
+		s.execCount <- s.runningExecs
+	}
 }
 
 // event is one event to publish; done, if set, is closed once it is.
