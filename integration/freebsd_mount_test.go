@@ -21,6 +21,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path"
 	"path/filepath"
 	"reflect"
@@ -194,11 +195,14 @@ func TestDevfsRuleset(t *testing.T) {
 // TestDevfsDevices exposes /dev/mem, which ruleset 4 hides and every
 // FreeBSD kernel has, through freebsd.devices with mode 0600. The runtime
 // makes a ruleset of its own, the lowest free one from 1000 up, that
-// includes the mount's ruleset 4 and unhides the device with the mode,
-// and makes it the mount's: the container then sees /dev/mem with mode
-// 0600, /dev/null still (from ruleset 4), and /dev/kmem still not. The
-// host's own /dev/mem keeps its mode: rules act on one devfs mount. delete
-// releases the ruleset and leaves ruleset 4 as it was.
+// copies the rules of the mount's ruleset 4 (the kernel would not follow
+// 4's own includes from an include of 4: vfs.devfs.rule_depth is 1) and
+// unhides the device with the mode, and makes it the mount's: the
+// container then sees /dev/mem with mode 0600, /dev/null still (from
+// ruleset 4), and /dev/kmem still not, nor a device node made after the
+// container's create (an md(4) disk). The host's own /dev/mem keeps its
+// mode: rules act on one devfs mount. delete releases the ruleset and
+// leaves ruleset 4 as it was.
 func TestDevfsDevices(t *testing.T) {
 	s := newSuite(t)
 	requireRuleset4(t)
@@ -216,12 +220,16 @@ func TestDevfsDevices(t *testing.T) {
 	rs := nextFreeRuleset(t, firstDevicesRuleset)
 	c.mustCreate()
 
-	want, err := rootfs.DevicesRules(rs, 4, devices)
+	base, err := rootfs.CopyRuleset(4, func(n uint16) ([]rootfs.DevfsRule, error) { return devfsRules(t, n), nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := rootfs.DevicesRules(rs, base, devices)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got := devfsRules(t, rs); !reflect.DeepEqual(got, want) {
-		t.Errorf("ruleset %d after create:\n got %+v\nwant %+v (include 4, unhide mem with mode 0600)", rs, got, want)
+		t.Errorf("ruleset %d after create:\n got %+v\nwant %+v (ruleset 4's rules, then unhide mem with mode 0600)", rs, got, want)
 	}
 	if m := hostMode(t, c.hostPath("/dev/mem")); m.Perm() != 0o600 {
 		t.Errorf("%s from the host: mode %v, want 0600", c.hostPath("/dev/mem"), m)
@@ -229,12 +237,23 @@ func TestDevfsDevices(t *testing.T) {
 	c.mustStart()
 	c.waitStatus(specs.StateRunning)
 
-	res := c.fsExec("stat", "/dev/mem", "stat", "/dev/kmem", "stat", "/dev/null")
+	// A device node made now is hidden by the container's ruleset, as
+	// ruleset 4 would hide it.
+	md := exec.Command("mdconfig", "-a", "-t", "malloc", "-s", "1m")
+	out, err := md.Output()
+	if err != nil {
+		t.Fatalf("mdconfig -a: %v", err)
+	}
+	unit := strings.TrimSpace(string(out))
+	t.Cleanup(func() { exec.Command("mdconfig", "-d", "-u", unit).Run() })
+
+	res := c.fsExec("stat", "/dev/mem", "stat", "/dev/kmem", "stat", "/dev/null", "stat", "/dev/"+unit)
 	if checkCharDevice(t, res[0]) && res[0].Mode.Perm() != 0o600 {
 		t.Errorf("stat /dev/mem in the container: mode %v, want freebsd.devices' 0600", res[0].Mode)
 	}
 	checkErrno(t, res[1], "ENOENT")
 	checkCharDevice(t, res[2])
+	checkErrno(t, res[3], "ENOENT")
 	if m := hostMode(t, "/dev/mem"); m != hostMem {
 		t.Errorf("the host's /dev/mem: mode %v, was %v: the rule reached the host's devfs", m, hostMem)
 	}

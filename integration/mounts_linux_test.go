@@ -248,25 +248,44 @@ func TestMountsReadOnlyRoot(t *testing.T) {
 		return simOp{Op: "devfs_rule_add", Mountpoint: view + "/dev", Ruleset: 1000, Rule: &r}
 	}
 	m := uint16(0o660)
-	e.checkOpsExact(0,
-		simOp{Op: "nmount", FSType: "nullfs", Target: view, Flags: rootfs.MntRdonly,
+	get := func(rs uint16) simOp {
+		return simOp{Op: "devfs_ruleset_get", Mountpoint: view + "/dev", Ruleset: rs}
+	}
+	want := []simOp{
+		{Op: "nmount", FSType: "nullfs", Target: view, Flags: rootfs.MntRdonly,
 			Iov: iov("fstype", "nullfs", "fspath", view, "target", rootfsDir, "ro", "")},
-		simOp{Op: "nmount", FSType: "devfs", Target: view + "/dev",
+		{Op: "nmount", FSType: "devfs", Target: view + "/dev",
 			Iov: iov("fstype", "devfs", "fspath", view+"/dev", "from", "devfs", "ruleset", "4")},
-		simOp{Op: "nmount", FSType: "tmpfs", Target: view + "/tmp",
+		{Op: "nmount", FSType: "tmpfs", Target: view + "/tmp",
 			Iov: iov("fstype", "tmpfs", "fspath", view+"/tmp", "from", "tmpfs", "size", "1m")},
-		// Ruleset 1000 includes the mount's ruleset, then unhides each
-		// device, its directory first, with the device's mode.
-		rule(100, rootfs.DevfsRule{Include: 4}),
-		rule(200, rootfs.DevfsRule{Pattern: "pf", Unhide: true, Mode: &m}),
-		rule(300, rootfs.DevfsRule{Pattern: "usb", Unhide: true}),
-		rule(400, rootfs.DevfsRule{Pattern: "usb/0.1.0", Unhide: true}),
+		// The mount's ruleset, 4, and the rulesets it includes are read:
+		// the kernel follows one level of includes only
+		// (vfs.devfs.rule_depth), so ruleset 1000 copies their rules
+		// instead of including 4...
+		get(4), get(1), get(2), get(3),
+	}
+	// ...as /etc/defaults/devfs.rules defines them...
+	copied := []rootfs.DevfsRule{{Hide: true}}
+	for _, p := range devfsRulesUnhidden {
+		copied = append(copied, rootfs.DevfsRule{Pattern: p, Unhide: true})
+	}
+	// ...then unhides each device, its directory first, with the
+	// device's mode.
+	copied = append(copied,
+		rootfs.DevfsRule{Pattern: "pf", Unhide: true, Mode: &m},
+		rootfs.DevfsRule{Pattern: "usb", Unhide: true},
+		rootfs.DevfsRule{Pattern: "usb/0.1.0", Unhide: true})
+	for i, r := range copied {
+		want = append(want, rule(uint16(i+1)*100, r))
+	}
+	want = append(want,
 		simOp{Op: "devfs_ruleset_use", Mountpoint: view + "/dev", Ruleset: 1000},
 		simOp{Op: "devfs_ruleset_apply", Mountpoint: view + "/dev", Ruleset: 1000},
 		jailGetMissing("c1"),
 		e.jailSetOp(b, "c1"),
 		jailAttach(1),
 	)
+	e.checkOpsExact(0, want...)
 
 	// The jail's path is the view, which shows the rootfs.
 	e.mustRunj("start", "c1")
@@ -464,4 +483,17 @@ func TestMountBusyUnmount(t *testing.T) {
 	e.checkOpsExact(from, unmountOp(R("/run")), unmountOp(R("/tmp")))
 	e.checkGone("c1")
 	e.checkNothingMounted()
+}
+
+// devfsRulesUnhidden are the paths ruleset 4 (devfsrules_jail) unhides
+// after hiding everything, through its includes of rulesets 2 and 3 and
+// its own rules, in order (sbin/devfs/devfs.rules).
+var devfsRulesUnhidden = []string{
+	"null", "zero", "crypto", "random", "urandom",
+	"ptyp*", "ptyq*", "ptyr*", "ptys*", "ptyP*", "ptyQ*", "ptyR*", "ptyS*",
+	"ptyl*", "ptym*", "ptyn*", "ptyo*", "ptyL*", "ptyM*", "ptyN*", "ptyO*",
+	"ttyp*", "ttyq*", "ttyr*", "ttys*", "ttyP*", "ttyQ*", "ttyR*", "ttyS*",
+	"ttyl*", "ttym*", "ttyn*", "ttyo*", "ttyL*", "ttyM*", "ttyN*", "ttyO*",
+	"ptmx", "pts", "pts/*", "fd", "fd/*", "stdin", "stdout", "stderr",
+	"fuse", "zfs",
 }

@@ -117,18 +117,25 @@ func mountName(plan *Plan, i int) string {
 	return fmt.Sprintf("mounts[%d] (%s on %s)", i, m.Type, m.Dest)
 }
 
-// exposeDevices makes a ruleset that includes base and unhides devices,
-// and makes it the ruleset of the devfs mounted at mountpoint. Numbers
+// exposeDevices makes a ruleset that acts as base does (a copy of its
+// rules, see rootfs.CopyRuleset) and unhides devices, and makes it the
+// ruleset of the devfs mounted at mountpoint. Numbers
 // are claimed by adding the first rule: another create may have taken the
 // free number found.
 func (r *Runtime) exposeDevices(c *state.Container, mountpoint string, base uint16, devices []specs.FreeBSDDevice) error {
+	baseRules, err := rootfs.CopyRuleset(base, func(rs uint16) ([]rootfs.DevfsRule, error) {
+		return r.Kernel.DevfsRules(mountpoint, rs)
+	})
+	if err != nil {
+		return err
+	}
 	min := uint16(firstDevicesRuleset)
 	for {
 		rs, err := r.Kernel.DevfsNextFreeRuleset(mountpoint, min)
 		if err != nil {
 			return err
 		}
-		rules, err := rootfs.DevicesRules(rs, base, devices)
+		rules, err := rootfs.DevicesRules(rs, baseRules, devices)
 		if err != nil {
 			return err
 		}

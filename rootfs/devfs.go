@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"iter"
 	"path"
+	"slices"
 	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -255,28 +256,74 @@ func checkDevfsPattern(p string) error {
 // the step DEVFSIO_RADD numbers rules with (devfs_rule_autonumber).
 const devfsRuleStep = 100
 
+// CopyRuleset returns rules that, as a ruleset of their own, act on the
+// nodes of a devfs mount as ruleset base does when it is the mount's
+// ruleset; rulesOf returns the rules of a ruleset. A ruleset cannot simply
+// include base: the kernel follows includes only vfs.devfs.rule_depth
+// deep, 1 by default (sys/fs/devfs/devfs_devs.c: devfs_rule_depth;
+// devfs_rule.c: devfs_rule_run runs an include only while depth > 0, one
+// level less each time), so base's own includes would be skipped: for
+// ruleset 4, devfsrules_jail, everything its includes hide (hide_all).
+// That is why devfs.rules' ruleset 5 repeats ruleset 4's includes.
+//
+// So each unconditional include of base is replaced by the rules of the
+// ruleset it includes, less their own includes, which the kernel does not
+// follow from base either; an include with conditions is kept as it is:
+// the kernel follows it from the copy as it does from base. The rules
+// returned have no ID.
+func CopyRuleset(base uint16, rulesOf func(rs uint16) ([]DevfsRule, error)) ([]DevfsRule, error) {
+	rules, err := rulesOf(base)
+	if err != nil {
+		return nil, fmt.Errorf("devfs ruleset %d: %w", base, err)
+	}
+	var out []DevfsRule
+	for _, r := range rules {
+		if r.Include == 0 || r.Pattern != "" || r.DswFlags != 0 {
+			r.ID = 0
+			out = append(out, r)
+			continue
+		}
+		included, err := rulesOf(r.Include)
+		if err != nil {
+			return nil, fmt.Errorf("devfs ruleset %d, included by ruleset %d: %w", r.Include, base, err)
+		}
+		// An include rule may have actions of its own too.
+		if own := (DevfsRule{Hide: r.Hide, Unhide: r.Unhide, UID: r.UID, GID: r.GID, Mode: r.Mode}); own != (DevfsRule{}) {
+			out = append(out, own)
+		}
+		for _, ir := range included {
+			if ir.Include != 0 {
+				continue
+			}
+			ir.ID = 0
+			out = append(out, ir)
+		}
+	}
+	return out, nil
+}
+
 // DevicesRules returns the rules of ruleset, a ruleset the runtime owns,
 // that expose devices (freebsd.devices of config-freebsd.md) on top of
-// ruleset base, usually the devfs mount's ruleset (4, devfsrules_jail):
-// rule 100 includes base, and each device gets a rule that unhides it and,
-// when the device has a mode, sets it. Each parent directory of a device
-// below /dev ("usb" of "usb/0.1.0") is unhidden first, as devfs.rules does
-// for "pts": a hidden directory hides what is in it.
+// base, the rules of the devfs mount's own ruleset as CopyRuleset copies
+// them (usually ruleset 4, devfsrules_jail): base's rules first, then, for
+// each device, a rule that unhides it and, when the device has a mode,
+// sets it. Each parent directory of a device below /dev ("usb" of
+// "usb/0.1.0") is unhidden first, as devfs.rules does for "pts": a hidden
+// directory hides what is in it.
 //
 // A device path is a path relative to /dev, not a pattern: fnmatch(3)
 // special characters in it are escaped. Rule numbers go up in steps of 100,
-// as devfs(8) numbers rules, so a ruleset holds at most 655 rules: the
-// include and 654 more.
-func DevicesRules(ruleset, base uint16, devices []specs.FreeBSDDevice) ([]DevfsRule, error) {
-	switch {
-	case ruleset == 0:
+// as devfs(8) numbers rules, so a ruleset holds at most 655 rules.
+func DevicesRules(ruleset uint16, base []DevfsRule, devices []specs.FreeBSDDevice) ([]DevfsRule, error) {
+	if ruleset == 0 {
 		return nil, errors.New("devfs ruleset 0 is the empty ruleset and cannot hold rules")
-	case base == 0:
-		return nil, errors.New("devfs ruleset 0 cannot be included")
-	case ruleset == base:
-		return nil, fmt.Errorf("devfs ruleset %d cannot include itself", ruleset)
 	}
-	rules := []DevfsRule{{Include: base}}
+	rules := slices.Clone(base)
+	for _, r := range rules {
+		if r.Include == ruleset {
+			return nil, fmt.Errorf("devfs ruleset %d cannot include itself", ruleset)
+		}
+	}
 	unhidden := map[string]bool{}
 	for i, d := range devices {
 		at := fmt.Sprintf("freebsd.devices[%d]", i)
@@ -303,7 +350,7 @@ func DevicesRules(ruleset, base uint16, devices []specs.FreeBSDDevice) ([]DevfsR
 		}
 	}
 	if len(rules) > 0xffff/devfsRuleStep {
-		return nil, fmt.Errorf("%d devices need %d devfs rules; a ruleset holds at most %d", len(devices), len(rules), 0xffff/devfsRuleStep)
+		return nil, fmt.Errorf("%d devices and the %d rules of the devfs mount's ruleset need %d devfs rules; a ruleset holds at most %d", len(devices), len(base), len(rules), 0xffff/devfsRuleStep)
 	}
 	for i := range rules {
 		rules[i].ID = MkRID(ruleset, uint16((i+1)*devfsRuleStep))

@@ -3,6 +3,7 @@ package rootfs
 import (
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"reflect"
@@ -315,6 +316,9 @@ func TestDevfsRule_JSON(t *testing.T) {
 	}
 }
 
+// testBase stands for the copied rules of a devfs mount's ruleset.
+var testBase = []DevfsRule{{Hide: true}, {Pattern: "null", Unhide: true}}
+
 func TestDevicesRules(t *testing.T) {
 	mode := func(m os.FileMode) *os.FileMode { return &m }
 	tests := []struct {
@@ -324,14 +328,15 @@ func TestDevicesRules(t *testing.T) {
 	}{
 		{
 			name: "no_devices_is_the_base_ruleset_alone",
-			want: []DevfsRule{{ID: MkRID(1000, 100), Include: 4}},
+			want: []DevfsRule{{ID: MkRID(1000, 100), Hide: true}, {ID: MkRID(1000, 200), Pattern: "null", Unhide: true}},
 		},
 		{
 			name:    "config-freebsd.md_example_pf_0700",
 			devices: []specs.FreeBSDDevice{{Path: "pf", Mode: mode(448)}},
 			want: []DevfsRule{
-				{ID: MkRID(1000, 100), Include: 4},
-				{ID: MkRID(1000, 200), Pattern: "pf", Unhide: true, Mode: ptr(uint16(0o700))},
+				{ID: MkRID(1000, 100), Hide: true},
+				{ID: MkRID(1000, 200), Pattern: "null", Unhide: true},
+				{ID: MkRID(1000, 300), Pattern: "pf", Unhide: true, Mode: ptr(uint16(0o700))},
 			},
 		},
 		{
@@ -343,30 +348,32 @@ func TestDevicesRules(t *testing.T) {
 				{Path: "usb"},
 			},
 			want: []DevfsRule{
-				{ID: MkRID(1000, 100), Include: 4},
-				{ID: MkRID(1000, 200), Pattern: "usb", Unhide: true},
-				{ID: MkRID(1000, 300), Pattern: "usb/0.1.0", Unhide: true},
-				{ID: MkRID(1000, 400), Pattern: "usb/0.1.1", Unhide: true, Mode: ptr(uint16(0o4660))},
-				{ID: MkRID(1000, 500), Pattern: "a", Unhide: true},
-				{ID: MkRID(1000, 600), Pattern: "a/b", Unhide: true},
-				{ID: MkRID(1000, 700), Pattern: "a/b/c", Unhide: true, Mode: ptr(uint16(0))},
-				{ID: MkRID(1000, 800), Pattern: "usb", Unhide: true},
+				{ID: MkRID(1000, 100), Hide: true},
+				{ID: MkRID(1000, 200), Pattern: "null", Unhide: true},
+				{ID: MkRID(1000, 300), Pattern: "usb", Unhide: true},
+				{ID: MkRID(1000, 400), Pattern: "usb/0.1.0", Unhide: true},
+				{ID: MkRID(1000, 500), Pattern: "usb/0.1.1", Unhide: true, Mode: ptr(uint16(0o4660))},
+				{ID: MkRID(1000, 600), Pattern: "a", Unhide: true},
+				{ID: MkRID(1000, 700), Pattern: "a/b", Unhide: true},
+				{ID: MkRID(1000, 800), Pattern: "a/b/c", Unhide: true, Mode: ptr(uint16(0))},
+				{ID: MkRID(1000, 900), Pattern: "usb", Unhide: true},
 			},
 		},
 		{
 			name:    "fnmatch_characters_are_escaped",
 			devices: []specs.FreeBSDDevice{{Path: `bpf*`}, {Path: `d?[1]\x/y`}},
 			want: []DevfsRule{
-				{ID: MkRID(1000, 100), Include: 4},
-				{ID: MkRID(1000, 200), Pattern: `bpf\*`, Unhide: true},
-				{ID: MkRID(1000, 300), Pattern: `d\?\[1]\\x`, Unhide: true},
-				{ID: MkRID(1000, 400), Pattern: `d\?\[1]\\x/y`, Unhide: true},
+				{ID: MkRID(1000, 100), Hide: true},
+				{ID: MkRID(1000, 200), Pattern: "null", Unhide: true},
+				{ID: MkRID(1000, 300), Pattern: `bpf\*`, Unhide: true},
+				{ID: MkRID(1000, 400), Pattern: `d\?\[1]\\x`, Unhide: true},
+				{ID: MkRID(1000, 500), Pattern: `d\?\[1]\\x/y`, Unhide: true},
 			},
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := DevicesRules(1000, 4, tt.devices)
+			got, err := DevicesRules(1000, testBase, tt.devices)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -389,15 +396,16 @@ func TestDevicesRules_numbers_654_devices_and_no_more(t *testing.T) {
 	for i := range devices {
 		devices[i].Path = fmt.Sprintf("d%d", i)
 	}
-	rules, err := DevicesRules(7, 4, devices)
+	base := []DevfsRule{{Hide: true}}
+	rules, err := DevicesRules(7, base, devices)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if last := rules[len(rules)-1]; len(rules) != 655 || last.ID != MkRID(7, 65500) {
 		t.Errorf("%d rules, last %#x; want 655, last %#x", len(rules), last.ID, MkRID(7, 65500))
 	}
-	_, err = DevicesRules(7, 4, append(devices, specs.FreeBSDDevice{Path: "one_more"}))
-	if err == nil || !strings.Contains(err.Error(), "655 devices need 656 devfs rules; a ruleset holds at most 655") {
+	_, err = DevicesRules(7, base, append(devices, specs.FreeBSDDevice{Path: "one_more"}))
+	if err == nil || !strings.Contains(err.Error(), "655 devices and the 1 rules of the devfs mount's ruleset need 656 devfs rules; a ruleset holds at most 655") {
 		t.Errorf("error = %v, want too many rules", err)
 	}
 }
@@ -406,24 +414,24 @@ func TestDevicesRules_errors(t *testing.T) {
 	badMode := os.FileMode(0o10644)
 	long := strings.Repeat("a", 199)
 	tests := []struct {
-		name          string
-		ruleset, base uint16
-		devices       []specs.FreeBSDDevice
-		want          string
+		name    string
+		ruleset uint16
+		base    []DevfsRule
+		devices []specs.FreeBSDDevice
+		want    string
 	}{
-		{"ruleset_0", 0, 4, nil, "devfs ruleset 0 is the empty ruleset and cannot hold rules"},
-		{"base_0", 1000, 0, nil, "devfs ruleset 0 cannot be included"},
-		{"ruleset_including_itself", 4, 4, nil, "devfs ruleset 4 cannot include itself"},
-		{"empty_path", 1000, 4, []specs.FreeBSDDevice{{Path: "pf"}, {Path: ""}}, `freebsd.devices[1].path: "" is not a clean path relative to /dev`},
-		{"absolute_path", 1000, 4, []specs.FreeBSDDevice{{Path: "/dev/pf"}}, `freebsd.devices[0].path: "/dev/pf" is not a clean path`},
-		{"dot_dot", 1000, 4, []specs.FreeBSDDevice{{Path: ".."}}, `freebsd.devices[0].path: ".." is not a clean path`},
-		{"leaving_dev", 1000, 4, []specs.FreeBSDDevice{{Path: "../etc/passwd"}}, `freebsd.devices[0].path: "../etc/passwd" is not a clean path`},
-		{"unclean_path", 1000, 4, []specs.FreeBSDDevice{{Path: "usb//0.1.0"}}, `freebsd.devices[0].path: "usb//0.1.0" is not a clean path`},
-		{"dot", 1000, 4, []specs.FreeBSDDevice{{Path: "."}}, `freebsd.devices[0].path: "." is not a clean path`},
-		{"NUL_in_path", 1000, 4, []specs.FreeBSDDevice{{Path: "p\x00f"}}, `freebsd.devices[0].path: "p\x00f" contains a NUL byte`},
-		{"mode_beyond_permission_bits", 1000, 4, []specs.FreeBSDDevice{{Path: "pf", Mode: &badMode}}, "freebsd.devices[0].mode: 4516 (010644) has bits beyond the permission bits 07777"},
-		{"path_too_long", 1000, 4, []specs.FreeBSDDevice{{Path: long + "a"}}, "freebsd.devices[0].path: devfs path pattern"},
-		{"path_too_long_once_escaped", 1000, 4, []specs.FreeBSDDevice{{Path: long[:198] + "*"}}, "is 200 bytes; the limit is 199"},
+		{"ruleset_0", 0, testBase, nil, "devfs ruleset 0 is the empty ruleset and cannot hold rules"},
+		{"ruleset_including_itself", 1000, []DevfsRule{{Pattern: "a*", Include: 1000}}, nil, "devfs ruleset 1000 cannot include itself"},
+		{"empty_path", 1000, testBase, []specs.FreeBSDDevice{{Path: "pf"}, {Path: ""}}, `freebsd.devices[1].path: "" is not a clean path relative to /dev`},
+		{"absolute_path", 1000, testBase, []specs.FreeBSDDevice{{Path: "/dev/pf"}}, `freebsd.devices[0].path: "/dev/pf" is not a clean path`},
+		{"dot_dot", 1000, testBase, []specs.FreeBSDDevice{{Path: ".."}}, `freebsd.devices[0].path: ".." is not a clean path`},
+		{"leaving_dev", 1000, testBase, []specs.FreeBSDDevice{{Path: "../etc/passwd"}}, `freebsd.devices[0].path: "../etc/passwd" is not a clean path`},
+		{"unclean_path", 1000, testBase, []specs.FreeBSDDevice{{Path: "usb//0.1.0"}}, `freebsd.devices[0].path: "usb//0.1.0" is not a clean path`},
+		{"dot", 1000, testBase, []specs.FreeBSDDevice{{Path: "."}}, `freebsd.devices[0].path: "." is not a clean path`},
+		{"NUL_in_path", 1000, testBase, []specs.FreeBSDDevice{{Path: "p\x00f"}}, `freebsd.devices[0].path: "p\x00f" contains a NUL byte`},
+		{"mode_beyond_permission_bits", 1000, testBase, []specs.FreeBSDDevice{{Path: "pf", Mode: &badMode}}, "freebsd.devices[0].mode: 4516 (010644) has bits beyond the permission bits 07777"},
+		{"path_too_long", 1000, testBase, []specs.FreeBSDDevice{{Path: long + "a"}}, "freebsd.devices[0].path: devfs path pattern"},
+		{"path_too_long_once_escaped", 1000, testBase, []specs.FreeBSDDevice{{Path: long[:198] + "*"}}, "is 200 bytes; the limit is 199"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -434,7 +442,7 @@ func TestDevicesRules_errors(t *testing.T) {
 		})
 	}
 	t.Run("path_of_199_bytes_fits", func(t *testing.T) {
-		if _, err := DevicesRules(1000, 4, []specs.FreeBSDDevice{{Path: long}}); err != nil {
+		if _, err := DevicesRules(1000, testBase, []specs.FreeBSDDevice{{Path: long}}); err != nil {
 			t.Fatal(err)
 		}
 	})
@@ -503,4 +511,79 @@ func FuzzUnmarshalDevfsRule(f *testing.F) {
 			t.Fatalf("round trip:\n got %+v\nwant %+v", r2, r)
 		}
 	})
+}
+
+// The stock rulesets of devfs.rules (sbin/devfs/devfs.rules), shortened.
+var stockRulesets = map[uint16][]DevfsRule{
+	1: {{ID: MkRID(1, 100), Hide: true}},
+	2: {{ID: MkRID(2, 100), Pattern: "null", Unhide: true}, {ID: MkRID(2, 200), Pattern: "zero", Unhide: true}},
+	3: {{ID: MkRID(3, 100), Pattern: "pts", Unhide: true}, {ID: MkRID(3, 200), Pattern: "pts/*", Unhide: true}},
+	4: {
+		{ID: MkRID(4, 100), Include: 1}, {ID: MkRID(4, 200), Include: 2}, {ID: MkRID(4, 300), Include: 3},
+		{ID: MkRID(4, 400), Pattern: "fuse", Unhide: true},
+	},
+	5: {
+		{ID: MkRID(5, 100), Include: 1}, {ID: MkRID(5, 200), Include: 2}, {ID: MkRID(5, 300), Include: 3},
+		{ID: MkRID(5, 400), Include: 4}, {ID: MkRID(5, 500), Pattern: "pf", Unhide: true},
+	},
+	// 6 includes bpf devices from 2 only, and has an include with actions.
+	6: {
+		{ID: MkRID(6, 100), Pattern: "bpf*", Include: 2},
+		{ID: MkRID(6, 200), Include: 5, Mode: ptr(uint16(0o600))},
+	},
+}
+
+func stockRules(rs uint16) ([]DevfsRule, error) { return stockRulesets[rs], nil }
+
+// A copy acts as its ruleset does as a mount's ruleset, where the kernel
+// follows one level of includes (vfs.devfs.rule_depth 1): unconditional
+// includes are expanded one level, their own includes dropped;
+// conditional includes are kept.
+func TestCopyRuleset(t *testing.T) {
+	for _, tt := range []struct {
+		base uint16
+		want []DevfsRule
+	}{
+		{4, []DevfsRule{
+			{Hide: true},
+			{Pattern: "null", Unhide: true}, {Pattern: "zero", Unhide: true},
+			{Pattern: "pts", Unhide: true}, {Pattern: "pts/*", Unhide: true},
+			{Pattern: "fuse", Unhide: true},
+		}},
+		// 5's include of 4 brings 4's own rule only: 4's includes are
+		// two levels down.
+		{5, []DevfsRule{
+			{Hide: true},
+			{Pattern: "null", Unhide: true}, {Pattern: "zero", Unhide: true},
+			{Pattern: "pts", Unhide: true}, {Pattern: "pts/*", Unhide: true},
+			{Pattern: "fuse", Unhide: true},
+			{Pattern: "pf", Unhide: true},
+		}},
+		{6, []DevfsRule{
+			{Pattern: "bpf*", Include: 2},
+			{Mode: ptr(uint16(0o600))},
+			{Pattern: "pf", Unhide: true},
+		}},
+		{9, nil},
+	} {
+		got, err := CopyRuleset(tt.base, stockRules)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got, tt.want) {
+			gj, _ := json.Marshal(got)
+			wj, _ := json.Marshal(tt.want)
+			t.Errorf("CopyRuleset(%d):\n got %s\nwant %s", tt.base, gj, wj)
+		}
+	}
+	boom := errors.New("boom")
+	_, err := CopyRuleset(4, func(rs uint16) ([]DevfsRule, error) {
+		if rs == 3 {
+			return nil, boom
+		}
+		return stockRulesets[rs], nil
+	})
+	if !errors.Is(err, boom) || err.Error() != "devfs ruleset 3, included by ruleset 4: boom" {
+		t.Errorf("error = %v", err)
+	}
 }

@@ -45,6 +45,7 @@ type Kernel interface {
 	// The devfs rule operations act through the devfs mounted at
 	// mountpoint (sys/fs/devfs/devfs.h DEVFSIO_*).
 	DevfsNextFreeRuleset(mountpoint string, min uint16) (uint16, error)
+	DevfsRules(mountpoint string, ruleset uint16) ([]rootfs.DevfsRule, error)
 	DevfsAddRule(mountpoint string, r rootfs.DevfsRule) error
 	DevfsUseRuleset(mountpoint string, ruleset uint16) error
 	DevfsApplyRuleset(mountpoint string, ruleset uint16) error

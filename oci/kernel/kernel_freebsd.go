@@ -55,6 +55,9 @@ func (host) DevfsAddRule(mp string, r rootfs.DevfsRule) error { return rootfs.De
 func (host) DevfsNextFreeRuleset(mp string, min uint16) (uint16, error) {
 	return rootfs.DevfsNextFreeRuleset(mp, min)
 }
+func (host) DevfsRules(mp string, rs uint16) ([]rootfs.DevfsRule, error) {
+	return rootfs.DevfsRules(mp, rs)
+}
 func (host) DevfsUseRuleset(mp string, rs uint16) error    { return rootfs.DevfsUseRuleset(mp, rs) }
 func (host) DevfsApplyRuleset(mp string, rs uint16) error  { return rootfs.DevfsApplyRuleset(mp, rs) }
 func (host) DevfsDeleteRuleset(mp string, rs uint16) error { return rootfs.DevfsDeleteRuleset(mp, rs) }

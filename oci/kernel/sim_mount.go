@@ -47,8 +47,37 @@ func (t *simTable) underlying(path string) string {
 // simFSTypes are the file systems the simulated kernel knows.
 var simFSTypes = []string{"nullfs", "devfs", "tmpfs", "fdescfs", "procfs", "linprocfs", "linsysfs"}
 
-// simBaseRulesets are the rulesets /etc/defaults/devfs.rules defines.
-var simBaseRulesets = []uint16{1, 2, 3, 4}
+// simBaseRulesets are the rulesets /etc/defaults/devfs.rules defines
+// (sbin/devfs/devfs.rules), as the kernel holds them once rc.d/devfs has
+// loaded them.
+var simBaseRulesets = map[uint16][]rootfs.DevfsRule{
+	1: {{Hide: true}},
+	2: unhideRules("null", "zero", "crypto", "random", "urandom"),
+	3: unhideRules(
+		"ptyp*", "ptyq*", "ptyr*", "ptys*", "ptyP*", "ptyQ*", "ptyR*", "ptyS*",
+		"ptyl*", "ptym*", "ptyn*", "ptyo*", "ptyL*", "ptyM*", "ptyN*", "ptyO*",
+		"ttyp*", "ttyq*", "ttyr*", "ttys*", "ttyP*", "ttyQ*", "ttyR*", "ttyS*",
+		"ttyl*", "ttym*", "ttyn*", "ttyo*", "ttyL*", "ttyM*", "ttyN*", "ttyO*",
+		"ptmx", "pts", "pts/*", "fd", "fd/*", "stdin", "stdout", "stderr"),
+	4: append([]rootfs.DevfsRule{{Include: 1}, {Include: 2}, {Include: 3}}, unhideRules("fuse", "zfs")...),
+	5: append([]rootfs.DevfsRule{{Include: 1}, {Include: 2}, {Include: 3}, {Include: 4}}, unhideRules("pf")...),
+}
+
+func init() {
+	for rs, rules := range simBaseRulesets {
+		for i := range rules {
+			rules[i].ID = rootfs.MkRID(rs, uint16(i+1)*100)
+		}
+	}
+}
+
+func unhideRules(patterns ...string) []rootfs.DevfsRule {
+	out := make([]rootfs.DevfsRule, len(patterns))
+	for i, p := range patterns {
+		out[i] = rootfs.DevfsRule{Pattern: p, Unhide: true}
+	}
+	return out
+}
 
 func exists(p string) bool {
 	_, err := os.Stat(p)
@@ -128,7 +157,21 @@ func (t *simTable) devfs(mountpoint string) error {
 
 func (t *simTable) rulesetExists(rs uint16) bool {
 	_, ok := t.Rulesets[rs]
-	return ok || slices.Contains(simBaseRulesets, rs)
+	_, base := simBaseRulesets[rs]
+	return ok || base
+}
+
+func (s *sim) DevfsRules(mountpoint string, rs uint16) ([]rootfs.DevfsRule, error) {
+	var rules []rootfs.DevfsRule
+	err := s.devfsRulesetOp("devfs_ruleset_get", mountpoint, rs, func(t *simTable) error {
+		if base, ok := simBaseRulesets[rs]; ok {
+			rules = slices.Clone(base)
+		} else {
+			rules = slices.Clone(t.Rulesets[rs])
+		}
+		return nil
+	})
+	return rules, err
 }
 
 func (s *sim) DevfsNextFreeRuleset(mountpoint string, min uint16) (uint16, error) {
