@@ -3,10 +3,13 @@
 package jailspec
 
 import (
+	"fmt"
 	"runtime"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/runj-go/runj-go/internal/kld"
 )
 
 // Set creates or updates a jail with jail_set(2), flags being JailCreate,
@@ -14,7 +17,20 @@ import (
 //
 // An ENOENT from jail_set is not ErrNotFound: the kernel also returns it
 // when "path" does not exist (sys/kern/kern_jail.c: namei).
+//
+// A parameter that a kernel module registers (allow.mount.<fs>, sysvmsg,
+// sysvsem, sysvshm, linux.*) and the kernel does not have yet has its
+// module loaded first, as jail(8) does through libjail
+// (lib/libjail/jail.c: kldload_param); the kernel refuses a parameter it
+// does not know ("unknown parameter").
 func Set(ps Params, flags int) (jid int, err error) {
+	for _, p := range ps {
+		if mod := kld.ParamModule(p.Name); mod != "" && !kld.ParamKnown(p.Name) {
+			if err := kld.Load(mod); err != nil {
+				return 0, fmt.Errorf("jail parameter %s: %w", p.Name, err)
+			}
+		}
+	}
 	req, err := Encode(ps)
 	if err != nil {
 		return 0, err

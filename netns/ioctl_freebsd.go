@@ -13,6 +13,8 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/runj-go/runj-go/internal/kld"
 )
 
 // The constants of ifreq.go and route.go come from FreeBSD's headers;
@@ -107,9 +109,20 @@ func ReclaimFromVnet(ifname string, jid int) (string, error) {
 }
 
 // CreateClone creates an interface of cloner name ("epair", "bridge")
-// and returns the created interface's name (CreateCloneRequest).
+// and returns the created interface's name (CreateCloneRequest). Without
+// such a cloner the kernel answers EINVAL (sys/net/if_clone.c:
+// if_clone_create) and loads nothing itself: CreateClone then loads the
+// cloner's module, if_<name> (if_bridge, if_epair), as ifconfig(8) does
+// (sbin/ifconfig/ifconfig.c: ifmaybeload), and tries once more.
 func CreateClone(name string) (string, error) {
-	return doName(CreateCloneRequest(name))
+	created, err := doName(CreateCloneRequest(name))
+	if errors.Is(err, unix.EINVAL) {
+		if lerr := kld.Load(kld.ClonerModule(name)); lerr != nil {
+			return "", fmt.Errorf("%w (%v)", err, lerr)
+		}
+		return doName(CreateCloneRequest(name))
+	}
+	return created, err
 }
 
 // DestroyClone destroys the cloned interface name.
