@@ -2,6 +2,7 @@ package bundle
 
 import (
 	"bufio"
+	"context"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -41,7 +42,17 @@ type ImageOptions struct {
 	Platform Platform
 	// Force replaces the contents of a non-empty bundle directory.
 	Force bool
+	// RuntimeAnnotations are the annotations the runtime obeys, a key
+	// ending in "." standing for every key it starts: the image's Labels
+	// with these keys are dropped, with a warning, so that an image
+	// cannot choose its own jail settings. nil drops every label under
+	// "org.freebsd.".
+	RuntimeAnnotations []string
 }
+
+// freebsdAnnotations is where the annotations FreeBSD runtimes obey live
+// (org.freebsd.jail.*, org.freebsd.parentJail, org.freebsd.rctl).
+const freebsdAnnotations = "org.freebsd."
 
 // Image says what a bundle was made from.
 type Image struct {
@@ -64,54 +75,96 @@ type Image struct {
 // leaves dir without either. A non-empty dir without Force is
 // ErrBundleNotEmpty.
 func CreateFromImage(dir string, ref ImageRef, opts ImageOptions, log logrus.FieldLogger) (*Image, error) {
-	abs, err := filepath.Abs(dir)
+	return CreateFromImageContext(context.Background(), dir, ref, opts, log)
+}
+
+// CreateFromImageContext is CreateFromImage, stopped when ctx is done: the
+// layers are applied as long as ctx lasts, and a ctx done before the
+// bundle's contents are replaced leaves dir as a failure does. The error
+// then wraps context.Cause(ctx).
+func CreateFromImageContext(ctx context.Context, dir string, ref ImageRef, opts ImageOptions, log logrus.FieldLogger) (*Image, error) {
+	bundleDir, err := resolvePath(dir)
 	if err != nil {
 		return nil, fmt.Errorf("bundle %s: %w", dir, err)
 	}
-	layoutAbs, err := filepath.Abs(ref.Layout)
+	layoutDir, err := resolvePath(ref.Layout)
 	if err != nil {
 		return nil, fmt.Errorf("image %s: %w", ref, err)
 	}
-	if err := checkBundleDir(abs, layoutAbs, opts.Force); err != nil {
+	if err := checkBundleDir(bundleDir, layoutDir, opts.Force); err != nil {
 		return nil, err
 	}
 	want := opts.Platform
 	if want == (Platform{}) {
 		want = DefaultPlatform()
 	}
-	layout := newImageLayout(os.DirFS(layoutAbs), ref.Layout, log)
+	layout := newImageLayout(os.DirFS(layoutDir), ref.Layout, log)
 	sel, err := selectImage(layout, ref, want)
 	if err != nil {
 		return nil, err
 	}
 	log.WithField("manifest", sel.desc.Digest).WithField("platform", sel.platform.String()).Debug("selected image manifest")
 
-	cleanup, err := makeBundleDir(abs)
+	cleanup, err := makeBundleDir(bundleDir)
 	if err != nil {
 		return nil, err
 	}
-	staging, err := os.MkdirTemp(abs, stagingPrefix)
+	staging, err := os.MkdirTemp(bundleDir, stagingPrefix)
 	if err != nil {
 		cleanup()
-		return nil, fmt.Errorf("bundle %s: %w", abs, err)
+		return nil, fmt.Errorf("bundle %s: %w", bundleDir, err)
 	}
-	if err := unpack(layout, sel, staging, log); err != nil {
+	err = unpack(ctx, layout, sel, staging, opts, log)
+	// The last moment to stop: replacing the contents is not undone. A
+	// stop is reported as one even if something else failed on the way.
+	if cause := context.Cause(ctx); cause != nil && !errors.Is(err, cause) {
+		if err == nil {
+			err = fmt.Errorf("image %s: %w", layout.name, cause)
+		} else {
+			err = fmt.Errorf("%w (%w)", cause, err)
+		}
+	}
+	if err != nil {
 		if rmErr := removeTree(staging); rmErr != nil {
 			log.WithError(rmErr).WithField("path", staging).Error("cannot remove the partly unpacked image")
 		}
 		cleanup()
 		return nil, err
 	}
-	if err := replaceContents(abs, staging, log); err != nil {
+	if err := replaceContents(bundleDir, staging, log); err != nil {
 		cleanup()
 		return nil, err
 	}
 	return &Image{Manifest: sel.desc.Digest, Platform: sel.platform, RefName: sel.refName}, nil
 }
 
+// resolvePath makes p absolute and resolves the symbolic links in the part
+// of it that exists, appending the rest as it is. The checks of
+// checkBundleDir must look at the directories that the file system calls
+// after them act on: a link's own path would let a link to / or to the
+// directory that holds the image pass them, and its target be emptied.
+func resolvePath(p string) (string, error) {
+	abs, err := filepath.Abs(p)
+	if err != nil {
+		return "", err
+	}
+	rest := ""
+	for q := abs; ; q = filepath.Dir(q) {
+		r, err := filepath.EvalSymlinks(q)
+		if err == nil {
+			return filepath.Join(r, rest), nil
+		}
+		if !errors.Is(err, fs.ErrNotExist) || filepath.Dir(q) == q {
+			return "", err
+		}
+		rest = filepath.Join(filepath.Base(q), rest)
+	}
+}
+
 // checkBundleDir refuses a bundle directory that cannot take an image:
 // the file system root, a file, a non-empty directory without force, and
-// with force a directory that holds the image itself.
+// with force a directory that holds the image itself. Both paths have
+// their symbolic links resolved (resolvePath).
 func checkBundleDir(abs, layoutAbs string, force bool) error {
 	if filepath.Dir(abs) == abs {
 		return fmt.Errorf("bundle %s: refusing to use the file system root as a bundle", abs)
@@ -224,19 +277,24 @@ func removeTree(p string) error {
 
 // unpack applies the layers of sel to staging/rootfs and writes
 // staging/config.json.
-func unpack(layout *imageLayout, sel *selectedImage, staging string, log logrus.FieldLogger) error {
+func unpack(ctx context.Context, layout *imageLayout, sel *selectedImage, staging string, opts ImageOptions, log logrus.FieldLogger) error {
 	root := filepath.Join(staging, RootfsDir)
 	if err := os.Mkdir(root, 0o755); err != nil {
+		return err
+	}
+	// Not left to the umask: the root of the jail must be searchable by
+	// its users. A layer's "./" entry sets the mode it wants.
+	if err := os.Chmod(root, 0o755); err != nil {
 		return err
 	}
 	n := len(sel.manifest.Layers)
 	for i, layer := range sel.manifest.Layers {
 		log.WithField("layer", layer.Digest).WithField("size", layer.Size).Debugf("applying layer %d of %d", i+1, n)
-		if err := applyLayer(layout.fs, layer, sel.config.RootFS.DiffIDs[i], root); err != nil {
+		if err := applyLayer(ctx, layout.fs, layer, sel.config.RootFS.DiffIDs[i], root, log); err != nil {
 			return fmt.Errorf("image %s: layer %d of %d: %w", layout.name, i+1, n, err)
 		}
 	}
-	spec, err := imageSpec(sel, root, log)
+	spec, err := imageSpec(sel, root, opts, log)
 	if err != nil {
 		return fmt.Errorf("image %s: %w", layout.name, err)
 	}
@@ -273,14 +331,21 @@ const zstdMaxWindow = 1 << 27
 // rootfs.ApplyLayer, in one pass, verifying the blob's size and digest and
 // the uncompressed stream's diff_id on the way. Content that fails
 // verification may already be on disk when the error is returned: the
-// caller removes the root.
-func applyLayer(fsys fs.FS, d imagespec.Descriptor, diffID string, root string) error {
+// caller removes the root. Once ctx is done, reading the blob stops, and
+// the error wraps context.Cause(ctx).
+func applyLayer(ctx context.Context, fsys fs.FS, d imagespec.Descriptor, diffID string, root string, log logrus.FieldLogger) error {
 	blob, err := openBlob(fsys, d)
 	if err != nil {
 		return err
 	}
 	defer blob.Close()
-	in := bufio.NewReaderSize(blob, 1<<20)
+	in := bufio.NewReaderSize(&contextReader{ctx: ctx, r: blob}, 1<<20)
+	fail := func(err error) error {
+		if ctx.Err() != nil {
+			return err // interrupted: the rest of the blob is not read to verify it
+		}
+		return layerReadError(d, blob, err)
+	}
 	var stream io.Reader
 	kind := layerCompression[d.MediaType]
 	switch kind {
@@ -289,14 +354,14 @@ func applyLayer(fsys fs.FS, d imagespec.Descriptor, diffID string, root string) 
 	case gzipped:
 		gz, err := gzip.NewReader(in)
 		if err != nil {
-			return layerReadError(d, blob, err)
+			return fail(err)
 		}
 		defer gz.Close()
 		stream = gz
 	case zstdCompressed:
 		zr, err := zstd.NewReader(in, zstd.WithDecoderMaxWindow(zstdMaxWindow))
 		if err != nil {
-			return layerReadError(d, blob, err)
+			return fail(err)
 		}
 		defer zr.Close()
 		stream = zr
@@ -307,13 +372,13 @@ func applyLayer(fsys fs.FS, d imagespec.Descriptor, diffID string, root string) 
 		diff = &verifyingHash{h: newDigester(diffID), want: diffID}
 		stream = io.TeeReader(stream, diff)
 	}
-	if err := rootfs.ApplyLayer(root, stream, d.Digest); err != nil {
-		return layerReadError(d, blob, err)
+	if err := rootfs.ApplyLayer(ctx, root, stream, d.Digest, log); err != nil {
+		return fail(err)
 	}
 	// The tar archive may end before the blob does: all of the blob is
 	// verified, and all of the uncompressed stream makes the diff_id.
 	if _, err := io.Copy(io.Discard, stream); err != nil {
-		return layerReadError(d, blob, err)
+		return fail(err)
 	}
 	if err := blob.verified(); err != nil {
 		return err
@@ -322,6 +387,19 @@ func applyLayer(fsys fs.FS, d imagespec.Descriptor, diffID string, root string) 
 		return diff.check(d.Digest)
 	}
 	return nil
+}
+
+// contextReader reads r until ctx is done, then fails with its cause.
+type contextReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c *contextReader) Read(p []byte) (int, error) {
+	if c.ctx.Err() != nil {
+		return 0, context.Cause(c.ctx)
+	}
+	return c.r.Read(p)
 }
 
 // layerReadError reports a blob that does not verify rather than what the
@@ -361,7 +439,7 @@ func (v *verifyingHash) check(layer string) error {
 // imageSpec converts the image configuration into config.json
 // (conversion.md) on top of DefaultSpec, with no terminal: an image's
 // process is a service, not a shell.
-func imageSpec(sel *selectedImage, root string, log logrus.FieldLogger) (*specs.Spec, error) {
+func imageSpec(sel *selectedImage, root string, opts ImageOptions, log logrus.FieldLogger) (*specs.Spec, error) {
 	cfg := sel.config.Config
 	spec := DefaultSpec()
 	p := spec.Process
@@ -383,7 +461,7 @@ func imageSpec(sel *selectedImage, root string, log logrus.FieldLogger) (*specs.
 		return nil, err
 	}
 	p.User = user
-	spec.Annotations = imageAnnotations(sel)
+	spec.Annotations = imageAnnotations(sel, opts.RuntimeAnnotations, log)
 	if len(cfg.Volumes) > 0 {
 		log.WithField("volumes", strings.Join(slices.Sorted(maps.Keys(cfg.Volumes)), ",")).
 			Warn("the image declares volumes; runj-go mounts nothing there, so their data stays in the container's root file system")
@@ -409,8 +487,9 @@ func imageEnv(env []string) []string {
 
 // imageAnnotations are the implicit annotations of conversion.md, the
 // tag the image was found by, and the image's Labels, which win over all
-// of them (conversion.md: Labels take precedence).
-func imageAnnotations(sel *selectedImage) map[string]string {
+// of them (conversion.md: Labels take precedence), but for the labels
+// that runtimeLabel drops.
+func imageAnnotations(sel *selectedImage, obeyed []string, log logrus.FieldLogger) map[string]string {
 	img := sel.config
 	a := map[string]string{}
 	set := func(k, v string) {
@@ -428,11 +507,36 @@ func imageAnnotations(sel *selectedImage) map[string]string {
 	set(imagespec.AnnotationStopSignal, img.Config.StopSignal)
 	set(imagespec.AnnotationExposedPorts, strings.Join(slices.Sorted(maps.Keys(img.Config.ExposedPorts)), ","))
 	set(imagespec.AnnotationRefName, sel.refName)
-	for k, v := range img.Config.Labels {
+	for _, k := range slices.Sorted(maps.Keys(img.Config.Labels)) {
+		v := img.Config.Labels[k]
+		if runtimeLabel(k, obeyed) {
+			log.WithField("label", k).WithField("value", v).
+				Warn("dropping the image label: runj-go obeys it as an annotation, and an image must not choose its own jail settings")
+			continue
+		}
 		a[k] = v
 	}
 	if len(a) == 0 {
 		return nil
 	}
 	return a
+}
+
+// runtimeLabel tells whether an image label has the key of an annotation
+// the runtime obeys (ImageOptions.RuntimeAnnotations; nil is every key
+// under freebsdAnnotations). Keys compare without case: a label that
+// differs from a key the runtime obeys only in case is no label an image
+// needs.
+func runtimeLabel(key string, obeyed []string) bool {
+	key = strings.ToLower(key)
+	if obeyed == nil {
+		return strings.HasPrefix(key, freebsdAnnotations)
+	}
+	for _, r := range obeyed {
+		r = strings.ToLower(r)
+		if key == r || (strings.HasSuffix(r, ".") && strings.HasPrefix(key, r)) {
+			return true
+		}
+	}
+	return false
 }

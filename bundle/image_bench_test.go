@@ -2,6 +2,7 @@ package bundle
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -74,7 +75,7 @@ func BenchmarkCreateFromImage(b *testing.B) {
 			os.RemoveAll(root)
 			os.Mkdir(root, 0o755)
 			b.StartTimer()
-			if err := rootfs.ApplyLayer(root, bytes.NewReader(tarball), "bench"); err != nil {
+			if err := rootfs.ApplyLayer(context.Background(), root, bytes.NewReader(tarball), "bench", nullLog()); err != nil {
 				b.Fatal(err)
 			}
 		}

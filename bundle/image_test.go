@@ -1,17 +1,23 @@
 package bundle
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/sirupsen/logrus"
+	"github.com/sirupsen/logrus/hooks/test"
 
 	"github.com/runj-go/runj-go/bundle/imagespec"
 	"github.com/runj-go/runj-go/bundle/imagetest"
@@ -341,16 +347,7 @@ func TestCreateFromImage_refuses_a_bad_blob_and_leaves_nothing_behind(t *testing
 
 			parent := t.TempDir()
 			for _, state := range []string{"missing", "empty", "forced"} {
-				dir := filepath.Join(parent, state, "bundle")
-				var force bool
-				switch state {
-				case "empty":
-					os.MkdirAll(dir, 0o755)
-				case "forced":
-					os.MkdirAll(filepath.Join(dir, "rootfs", "old"), 0o755)
-					os.WriteFile(filepath.Join(dir, ConfigFile), []byte("old"), 0o644)
-					force = true
-				}
+				dir, force := bundleInState(t, parent, state)
 				_, err := create(t, dir, l.Dir, ImageOptions{Force: force})
 				if !errors.Is(err, tt.is) || !strings.Contains(err.Error(), tt.want) {
 					t.Fatalf("%s bundle: error %v, want %v containing %q", state, err, tt.is, tt.want)
@@ -358,18 +355,7 @@ func TestCreateFromImage_refuses_a_bad_blob_and_leaves_nothing_behind(t *testing
 				if !strings.Contains(err.Error(), "layer 2 of 2") {
 					t.Errorf("error %q does not say which layer", err)
 				}
-				switch state {
-				case "missing":
-					assertNotExist(t, filepath.Join(parent, state))
-				case "empty":
-					assertEntries(t, dir)
-				case "forced":
-					assertEntries(t, dir, ConfigFile, RootfsDir)
-					if got := readFile(t, filepath.Join(dir, ConfigFile)); got != "old" {
-						t.Errorf("the old config.json became %q", got)
-					}
-					assertEntries(t, filepath.Join(dir, RootfsDir), "old")
-				}
+				assertBundleAsItWas(t, parent, state)
 			}
 			assertNotExist(t, filepath.Join(filepath.Dir(l.Dir), "escape"))
 		})
@@ -452,6 +438,101 @@ func TestCreateFromImage_bundle_directory(t *testing.T) {
 		}
 		assertEntries(t, parent, "image")
 	})
+	// A link's own path is not what the checks must look at: the link
+	// below is outside the directory that holds the image, its target is
+	// not.
+	t.Run("force through a symbolic link does not replace a bundle that holds the image", func(t *testing.T) {
+		parent := t.TempDir()
+		inner := imagetest.New(t, filepath.Join(parent, "image"))
+		inner.WriteIndex(inner.Image(hostImage("/app"), false, inner.Layer(imagetest.Uncompressed, imagetest.Entry{Name: "app"})))
+		link := filepath.Join(t.TempDir(), "link")
+		if err := os.Symlink(parent, link); err != nil {
+			t.Fatal(err)
+		}
+		_, err := create(t, link, inner.Dir, ImageOptions{Force: true})
+		if err == nil || !strings.Contains(err.Error(), "the image layout "+inner.Dir+" is inside it") {
+			t.Fatalf("error %v", err)
+		}
+		assertEntries(t, parent, "image")
+		assertEntries(t, inner.Dir, "blobs", "index.json", "oci-layout")
+	})
+	t.Run("force does not replace a bundle that holds the image named through a symbolic link", func(t *testing.T) {
+		parent := t.TempDir()
+		inner := imagetest.New(t, filepath.Join(parent, "image"))
+		inner.WriteIndex(inner.Image(hostImage("/app"), false, inner.Layer(imagetest.Uncompressed, imagetest.Entry{Name: "app"})))
+		link := filepath.Join(t.TempDir(), "image-link")
+		if err := os.Symlink(inner.Dir, link); err != nil {
+			t.Fatal(err)
+		}
+		_, err := create(t, parent, link, ImageOptions{Force: true})
+		if err == nil || !strings.Contains(err.Error(), "the image layout "+inner.Dir+" is inside it") {
+			t.Fatalf("error %v", err)
+		}
+		assertEntries(t, parent, "image")
+		assertEntries(t, inner.Dir, "blobs", "index.json", "oci-layout")
+	})
+	t.Run("a bundle reached through a symbolic link is made in the link's target", func(t *testing.T) {
+		target := t.TempDir()
+		links := t.TempDir()
+		for _, l := range []string{"bundle", "parent"} {
+			if err := os.Symlink(target, filepath.Join(links, l)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := create(t, filepath.Join(links, "bundle"), l.Dir, ImageOptions{}); err != nil {
+			t.Fatalf("CreateFromImage through a link: %v", err)
+		}
+		assertEntries(t, target, ConfigFile, RootfsDir)
+		if _, err := create(t, filepath.Join(links, "parent", "new"), l.Dir, ImageOptions{}); err != nil {
+			t.Fatalf("CreateFromImage below a link: %v", err)
+		}
+		assertEntries(t, filepath.Join(target, "new"), ConfigFile, RootfsDir)
+	})
+}
+
+// Not through CreateFromImage: without the check, that would empty /.
+func TestCheckBundleDir_refuses_a_symbolic_link_to_the_file_system_root(t *testing.T) {
+	link := filepath.Join(t.TempDir(), "root")
+	if err := os.Symlink("/", link); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{link, filepath.Join(link, "tmp", "..")} {
+		dir, err := resolvePath(p)
+		if err != nil {
+			t.Fatalf("resolvePath(%s): %v", p, err)
+		}
+		err = checkBundleDir(dir, t.TempDir(), true)
+		if err == nil || err.Error() != "bundle /: refusing to use the file system root as a bundle" {
+			t.Errorf("%s: error %v", p, err)
+		}
+	}
+}
+
+func TestResolvePath(t *testing.T) {
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "real", "sub"), 0o755)
+	os.Symlink(filepath.Join(dir, "real"), filepath.Join(dir, "abs-link"))
+	os.Symlink("real/sub", filepath.Join(dir, "rel-link"))
+	os.Symlink(filepath.Join(dir, "nowhere"), filepath.Join(dir, "dangling"))
+	tests := []struct{ in, want string }{
+		{"real", "real"},
+		{"abs-link", "real"},
+		{"abs-link/sub", "real/sub"},
+		{"rel-link", "real/sub"},
+		{"abs-link/missing/deeper", "real/missing/deeper"},
+		{"missing", "missing"},
+		{"dangling", "dangling"}, // left for mkdir to refuse
+	}
+	for _, tt := range tests {
+		got, err := resolvePath(filepath.Join(dir, tt.in))
+		if want := filepath.Join(dir, tt.want); err != nil || got != want {
+			t.Errorf("resolvePath(%s) = %s, %v; want %s", tt.in, got, err, want)
+		}
+	}
+	t.Chdir(filepath.Join(dir, "abs-link"))
+	if got, err := resolvePath("sub"); err != nil || got != filepath.Join(dir, "real", "sub") {
+		t.Errorf("resolvePath of a relative path = %s, %v", got, err)
+	}
 }
 
 func TestCreateFromImage_user(t *testing.T) {
@@ -572,5 +653,222 @@ func assertEntries(t *testing.T, dir string, names ...string) {
 	slices.Sort(names)
 	if !slices.Equal(got, names) {
 		t.Errorf("%s holds %q, want %q", dir, got, names)
+	}
+}
+
+func TestCreateFromImage_drops_labels_the_runtime_obeys(t *testing.T) {
+	cfg := hostImage("/app")
+	cfg.Config.Labels = map[string]string{
+		"com.example.team":                   "edge",
+		"org.freebsd.parentJail":             "someone-elses-pod",
+		"org.freebsd.jail.vnet":              "new",
+		"org.freebsd.jail.allow.raw_sockets": "true",
+		"org.freebsd.jail.allow.mount.zfs":   "true",
+		"Org.FreeBSD.Rctl":                   "memoryuse:deny=1g",
+		"org.freebsd.notes":                  "kept unless every org.freebsd. label goes",
+	}
+	l := singleImage(t, cfg, func(l *imagetest.Layout) imagetest.Layer {
+		return l.Layer(imagetest.Uncompressed, imagetest.Entry{Name: "app"})
+	})
+	tests := []struct {
+		name    string
+		obeyed  []string
+		kept    []string
+		dropped []string
+	}{
+		{
+			name:    "the_runtime's_annotations",
+			obeyed:  []string{"org.freebsd.parentJail", "org.freebsd.jail.vnet", "org.freebsd.jail.allow.", "org.freebsd.rctl"},
+			kept:    []string{"com.example.team", "org.freebsd.notes"},
+			dropped: []string{"Org.FreeBSD.Rctl", "org.freebsd.jail.allow.mount.zfs", "org.freebsd.jail.allow.raw_sockets", "org.freebsd.jail.vnet", "org.freebsd.parentJail"},
+		},
+		{
+			name:    "without_a_list_every_org.freebsd._label",
+			kept:    []string{"com.example.team"},
+			dropped: []string{"Org.FreeBSD.Rctl", "org.freebsd.jail.allow.mount.zfs", "org.freebsd.jail.allow.raw_sockets", "org.freebsd.jail.vnet", "org.freebsd.notes", "org.freebsd.parentJail"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			log, hook := test.NewNullLogger()
+			ref, _ := ParseImageRef(l.Dir)
+			dir := filepath.Join(t.TempDir(), "bundle")
+			if _, err := CreateFromImage(dir, ref, ImageOptions{RuntimeAnnotations: tt.obeyed}, log); err != nil {
+				t.Fatalf("CreateFromImage: %v", err)
+			}
+			a := readSpec(t, dir).Annotations
+			for _, k := range tt.kept {
+				if a[k] != cfg.Config.Labels[k] {
+					t.Errorf("annotation %s = %q, want the label's %q", k, a[k], cfg.Config.Labels[k])
+				}
+			}
+			var warned []string
+			for _, e := range hook.AllEntries() {
+				if e.Level == logrus.WarnLevel && e.Data["label"] != nil {
+					warned = append(warned, e.Data["label"].(string))
+					if e.Data["value"] != cfg.Config.Labels[e.Data["label"].(string)] {
+						t.Errorf("warning %q names the value %q", e.Message, e.Data["value"])
+					}
+				}
+			}
+			for _, k := range tt.dropped {
+				if v, ok := a[k]; ok {
+					t.Errorf("annotation %s = %q: the image's label was copied", k, v)
+				}
+			}
+			if !slices.Equal(warned, tt.dropped) {
+				t.Errorf("warnings for %q, want %q", warned, tt.dropped)
+			}
+		})
+	}
+}
+
+func TestCreateFromImage_rootfs_mode_is_not_left_to_the_umask(t *testing.T) {
+	old := syscall.Umask(0o077)
+	defer syscall.Umask(old)
+	tests := []struct {
+		name  string
+		entry []imagetest.Entry
+		want  fs.FileMode
+	}{
+		{"without_a_./_entry", []imagetest.Entry{{Name: "app"}}, 0o755},
+		{"with_a_./_entry_its_mode", []imagetest.Entry{{Name: "./", Mode: 0o750}, {Name: "app"}}, 0o750},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			l := singleImage(t, hostImage("/app"), func(l *imagetest.Layout) imagetest.Layer {
+				return l.Layer(imagetest.Uncompressed, tt.entry...)
+			})
+			dir := filepath.Join(t.TempDir(), "bundle")
+			if _, err := create(t, dir, l.Dir, ImageOptions{}); err != nil {
+				t.Fatalf("CreateFromImage: %v", err)
+			}
+			st, err := os.Stat(filepath.Join(dir, RootfsDir))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := st.Mode().Perm(); got != tt.want {
+				t.Errorf("rootfs mode %v with umask 077, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+// cancelWhen is a context that cancels itself with cause the first time
+// it is checked once cond holds. Decompressors may check it from their
+// own goroutines.
+type cancelWhen struct {
+	context.Context
+	cancel context.CancelCauseFunc
+	cause  error
+	cond   func() bool
+	mu     sync.Mutex
+	fired  bool
+}
+
+func newCancelWhen(cause error, cond func() bool) *cancelWhen {
+	ctx, cancel := context.WithCancelCause(context.Background())
+	return &cancelWhen{Context: ctx, cancel: cancel, cause: cause, cond: cond}
+}
+
+func (c *cancelWhen) Err() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.fired && c.cond() {
+		c.fired = true
+		c.cancel(c.cause)
+	}
+	return c.Context.Err()
+}
+
+func (c *cancelWhen) hasFired() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.fired
+}
+
+func TestCreateFromImage_stopped_leaves_the_bundle_as_it_was(t *testing.T) {
+	entries := []imagetest.Entry{{Name: "bin/"}, {Name: "bin/app", Body: "app"}, {Name: "marker"}}
+	for i := range 50 {
+		entries = append(entries, imagetest.Entry{Name: fmt.Sprintf("data/%d", i), Body: "x"})
+	}
+	l := imagetest.New(t, t.TempDir())
+	first := l.Layer(imagetest.Gzip, entries...)
+	second := l.Layer(imagetest.Zstd, imagetest.Entry{Name: "second"})
+	l.WriteIndex(l.Image(hostImage("/bin/app"), false, first, second))
+	ref, _ := ParseImageRef(l.Dir)
+	stop := errors.New("interrupt signal received")
+
+	tests := []struct {
+		name string
+		// when, in the staging directory, stops it at the next check.
+		when    string
+		inLayer bool
+	}{
+		{"in_the_middle_of_the_first_layer", "rootfs/marker", true},
+		{"after_the_last_layer_before_the_contents_are_replaced", ConfigFile, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			parent := t.TempDir()
+			for _, state := range []string{"missing", "empty", "forced"} {
+				dir, force := bundleInState(t, parent, state)
+				ctx := newCancelWhen(stop, func() bool {
+					m, _ := filepath.Glob(filepath.Join(dir, stagingPrefix+"*", tt.when))
+					return len(m) > 0
+				})
+				_, err := CreateFromImageContext(ctx, dir, ref, ImageOptions{Force: force}, nullLog())
+				if !ctx.hasFired() || !errors.Is(err, stop) {
+					t.Fatalf("%s bundle: error %v, want one wrapping %v", state, err, stop)
+				}
+				var le *rootfs.LayerError
+				if errors.As(err, &le) != tt.inLayer || tt.inLayer && !strings.Contains(err.Error(), "layer 1 of 2") {
+					t.Errorf("%s bundle: error %v: stopped in the wrong place", state, err)
+				}
+				assertBundleAsItWas(t, parent, state)
+			}
+		})
+	}
+}
+
+// bundleInState prepares the bundle directory of a test under parent in
+// state: "missing" (not there), "empty", or "forced" (an old bundle that
+// only --force replaces, which force then says).
+func bundleInState(t *testing.T, parent, state string) (dir string, force bool) {
+	t.Helper()
+	dir = filepath.Join(parent, state, "bundle")
+	switch state {
+	case "empty":
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	case "forced":
+		if err := os.MkdirAll(filepath.Join(dir, "rootfs", "old"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, ConfigFile), []byte("old"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		force = true
+	}
+	return dir, force
+}
+
+// assertBundleAsItWas checks that the bundle bundleInState prepared is as
+// it was after a failed create.
+func assertBundleAsItWas(t *testing.T, parent, state string) {
+	t.Helper()
+	dir := filepath.Join(parent, state, "bundle")
+	switch state {
+	case "missing":
+		assertNotExist(t, filepath.Join(parent, state))
+	case "empty":
+		assertEntries(t, dir)
+	case "forced":
+		assertEntries(t, dir, ConfigFile, RootfsDir)
+		if got := readFile(t, filepath.Join(dir, ConfigFile)); got != "old" {
+			t.Errorf("the old config.json became %q", got)
+		}
+		assertEntries(t, filepath.Join(dir, RootfsDir), "old")
 	}
 }

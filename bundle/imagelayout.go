@@ -105,19 +105,57 @@ func (p Platform) String() string {
 }
 
 // matches tells whether an image for q runs on p. A p without a variant
-// takes any; arm64 without a variant is v8 (image-index.md's table).
+// takes any; otherwise the two compare normalised, so that arm64 and
+// arm64/v8 are one platform.
 func (p Platform) matches(q Platform) bool {
-	if p.OS != q.OS || p.Architecture != q.Architecture {
+	np, nq := p.normalize(), q.normalize()
+	if np.OS != nq.OS || np.Architecture != nq.Architecture {
 		return false
 	}
-	return p.Variant == "" || normalVariant(p) == normalVariant(q)
+	return p.Variant == "" || np.Variant == nq.Variant
 }
 
-func normalVariant(p Platform) string {
-	if p.Architecture == "arm64" && p.Variant == "" {
-		return "v8"
+// normalize spells p the one way for its meaning, by the rules of
+// containerd's platforms package (normalizeArch in database.go), with
+// the variant an architecture has when none is given written out
+// (image-index.md: arm64 is v8; the Go port's defaults: GOAMD64 v1,
+// GOARM 7): names lowercase; i386, x86_64, x86-64 and aarch64 are 386,
+// amd64 and arm64; armhf is arm/v7 and armel arm/v6; amd64 without a
+// variant is v1; arm64's v8 is also "", 8 and v8.0, its v9 also 9, 9.0
+// and v9.0; arm's v7 is also "" and 7, and 5, 6 and 8 are v5, v6 and v8.
+func (p Platform) normalize() Platform {
+	p.OS = strings.ToLower(p.OS)
+	arch, variant := strings.ToLower(p.Architecture), strings.ToLower(p.Variant)
+	switch arch {
+	case "i386":
+		arch, variant = "386", ""
+	case "x86_64", "x86-64", "amd64":
+		arch = "amd64"
+		if variant == "" {
+			variant = "v1"
+		}
+	case "aarch64", "arm64":
+		arch = "arm64"
+		switch variant {
+		case "", "8", "v8.0":
+			variant = "v8"
+		case "9", "9.0", "v9.0":
+			variant = "v9"
+		}
+	case "armhf":
+		arch, variant = "arm", "v7"
+	case "armel":
+		arch, variant = "arm", "v6"
+	case "arm":
+		switch variant {
+		case "", "7":
+			variant = "v7"
+		case "5", "6", "8":
+			variant = "v" + variant
+		}
 	}
-	return p.Variant
+	p.Architecture, p.Variant = arch, variant
+	return p
 }
 
 func platformOf(p *imagespec.Platform) Platform {

@@ -98,12 +98,68 @@ func TestPlatformMatches(t *testing.T) {
 		{"freebsd/arm64/v8", "freebsd/arm64/v8", true},
 		{"freebsd/arm64/v9", "freebsd/arm64", false},
 		{"freebsd/arm/v8", "freebsd/arm", false},
+		// Equivalent spellings, as containerd's platforms package has them.
+		{"freebsd/amd64/v1", "freebsd/amd64", true},
+		{"freebsd/amd64/v1", "freebsd/amd64/v2", false},
+		{"freebsd/arm/v7", "freebsd/arm", true},
+		{"freebsd/arm/7", "freebsd/arm/v7", true},
+		{"freebsd/arm/v6", "freebsd/arm", false},
+		{"freebsd/arm/v8", "freebsd/arm/8", true},
+		{"freebsd/arm64/8", "freebsd/arm64", true},
+		{"freebsd/arm64/v8", "freebsd/arm64/v8.0", true},
+		{"freebsd/arm64/v8", "freebsd/arm64/v8.2", false},
+		{"freebsd/arm64/v9", "freebsd/arm64/9.0", true},
+		{"freebsd/arm64/V8", "freebsd/aarch64", true},
+		{"freebsd/amd64", "freebsd/x86_64", true},
+		{"freebsd/386", "freebsd/i386", true},
+		{"freebsd/arm/v7", "freebsd/armhf", true},
+		{"freebsd/arm/v6", "freebsd/armel", true},
+		{"FreeBSD/amd64", "freebsd/amd64", true},
 	}
 	for _, tt := range tests {
 		w, _ := ParsePlatform(tt.want)
 		i, _ := ParsePlatform(tt.image)
 		if got := w.matches(i); got != tt.match {
 			t.Errorf("%s matches %s = %v, want %v", tt.want, tt.image, got, tt.match)
+		}
+	}
+}
+
+func TestPlatformNormalize(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"freebsd/amd64", "freebsd/amd64/v1"},
+		{"freebsd/amd64/v1", "freebsd/amd64/v1"},
+		{"freebsd/amd64/v3", "freebsd/amd64/v3"},
+		{"freebsd/x86_64", "freebsd/amd64/v1"},
+		{"freebsd/x86-64/v2", "freebsd/amd64/v2"},
+		{"freebsd/i386", "freebsd/386"},
+		{"freebsd/i386/v2", "freebsd/386"},
+		{"freebsd/arm64", "freebsd/arm64/v8"},
+		{"freebsd/arm64/8", "freebsd/arm64/v8"},
+		{"freebsd/arm64/v8.0", "freebsd/arm64/v8"},
+		{"freebsd/arm64/v8.1", "freebsd/arm64/v8.1"},
+		{"freebsd/aarch64", "freebsd/arm64/v8"},
+		{"freebsd/arm64/9", "freebsd/arm64/v9"},
+		{"freebsd/arm64/9.0", "freebsd/arm64/v9"},
+		{"freebsd/arm64/v9.0", "freebsd/arm64/v9"},
+		{"freebsd/arm", "freebsd/arm/v7"},
+		{"freebsd/arm/7", "freebsd/arm/v7"},
+		{"freebsd/arm/5", "freebsd/arm/v5"},
+		{"freebsd/arm/6", "freebsd/arm/v6"},
+		{"freebsd/arm/8", "freebsd/arm/v8"},
+		{"freebsd/armhf", "freebsd/arm/v7"},
+		{"freebsd/armel", "freebsd/arm/v6"},
+		{"FreeBSD/ARM64/V8", "freebsd/arm64/v8"},
+		{"freebsd/riscv64", "freebsd/riscv64"},
+		{"freebsd/riscv64/rva22u64", "freebsd/riscv64/rva22u64"},
+	}
+	for _, tt := range tests {
+		p, err := ParsePlatform(tt.in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := p.normalize().String(); got != tt.want {
+			t.Errorf("%s normalised is %s, want %s", tt.in, got, tt.want)
 		}
 	}
 }
@@ -621,7 +677,7 @@ func FuzzSelectManifest(f *testing.F) {
 		if !slices.ContainsFunc([]string{d1, d2}, func(d string) bool { return d == sel.desc.Digest }) {
 			t.Fatalf("selected manifest %s is neither blob", sel.desc.Digest)
 		}
-		spec, err := imageSpec(sel, root, nullLog())
+		spec, err := imageSpec(sel, root, ImageOptions{}, nullLog())
 		if err == nil && Validate(spec, nullLog()) != nil {
 			t.Fatalf("imageSpec returned a spec that does not validate")
 		}

@@ -5,6 +5,7 @@ import (
 	"bufio"
 	"bytes"
 	"cmp"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -14,6 +15,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/sirupsen/logrus"
 	"golang.org/x/sys/unix"
 )
 
@@ -61,8 +63,10 @@ const copyBufferSize = 1 << 20
 // O_NOFOLLOW and *at calls, so no entry, of this layer or an earlier one,
 // can make ApplyLayer write through a symbolic link. Ownership is applied
 // when running as root; then modes, including setuid, setgid and sticky
-// bits, extended attributes (PAX SCHILY.xattr records; ignored where the
-// file system has none) and times. Directory modes and times are set once
+// bits, extended attributes (PAX SCHILY.xattr records; skipped with a
+// warning on log where the file system has none and, when not running as
+// root, where setting them needs a privilege: security.capability,
+// trusted.*) and times. Directory modes and times are set once
 // the whole layer is written. Extended attributes of symbolic links and
 // FreeBSD file flags are not applied. Regular files up to 1 MiB are
 // finished (content and metadata, through their descriptors) by a few
@@ -76,16 +80,22 @@ const copyBufferSize = 1 << 20
 // wrapping ErrRefused. Every error is a *LayerError naming the layer and the
 // entry. Nothing outside root is touched; on error, root may hold part of
 // the layer.
-func ApplyLayer(root string, r io.Reader, layer string) error {
+//
+// ctx is checked before each entry and while a file's content is copied:
+// once it is done, ApplyLayer stops with a *LayerError wrapping
+// context.Cause(ctx), root holding part of the layer.
+func ApplyLayer(ctx context.Context, root string, r io.Reader, layer string, log logrus.FieldLogger) error {
 	fd, err := openRoot(root)
 	if err != nil {
 		return &LayerError{Layer: layer, Err: err}
 	}
 	a := &applier{
+		ctx:     ctx,
+		log:     log.WithField("layer", layer),
 		layer:   layer,
 		dirs:    dirCache{root: fd},
 		buf:     make([]byte, copyBufferSize),
-		chown:   os.Geteuid() == 0,
+		asRoot:  os.Geteuid() == 0,
 		written: make(map[string]struct{}),
 	}
 	a.writers = newWriters(a, min(runtime.GOMAXPROCS(0), maxWriters))
@@ -106,11 +116,15 @@ func openRoot(root string) (int, error) {
 
 // applier holds the state of applying one layer.
 type applier struct {
+	ctx   context.Context
+	log   logrus.FieldLogger
 	layer string
 	dirs  dirCache
 	buf   []byte
 	zero  []byte // all zeros, for finding the holes of sparse files
-	chown bool
+	// asRoot is set when running as root: ownership is applied, and
+	// every extended attribute the file system supports must be set.
+	asRoot bool
 	// written holds the path of every entry this layer wrote and of their
 	// ancestors. Whiteouts hide only what lower layers left: what is in
 	// written survives them, whatever the order of the layer's entries.
@@ -136,6 +150,9 @@ func (a *applier) apply(r io.Reader) error {
 	for {
 		if err := a.writers.failed(); err != nil {
 			return err
+		}
+		if err := a.interrupted(); err != nil {
+			return &LayerError{Layer: layer, Err: err}
 		}
 		hdr, err := tr.Next()
 		if err == io.EOF {
@@ -172,6 +189,14 @@ func (a *applier) apply(r io.Reader) error {
 		}
 	}
 	return nil
+}
+
+// interrupted is the cause of the context's end once it is done.
+func (a *applier) interrupted() error {
+	if a.ctx.Err() == nil {
+		return nil
+	}
+	return context.Cause(a.ctx)
 }
 
 // splitEntryName splits a tar entry name into its path components below
@@ -278,7 +303,7 @@ func (a *applier) dir(hdr *tar.Header, path []string) error {
 	if err := a.setOwner(d.fd, hdr); err != nil {
 		return err
 	}
-	if err := setEntryXattrs(d.fd, hdr); err != nil {
+	if err := a.setXattrs(d.fd, hdr); err != nil {
 		return err
 	}
 	times, err := entryTimes(hdr)
@@ -374,11 +399,11 @@ func (a *applier) setAttrs(fd int, hdr *tar.Header) error {
 	if err := unix.Fchmod(fd, uint32(hdr.Mode&0o7777)); err != nil {
 		return fmt.Errorf("chmod: %w", err)
 	}
-	return setEntryXattrs(fd, hdr)
+	return a.setXattrs(fd, hdr)
 }
 
 func (a *applier) setOwner(fd int, hdr *tar.Header) error {
-	if !a.chown {
+	if !a.asRoot {
 		return nil
 	}
 	if err := unix.Fchown(fd, hdr.Uid, hdr.Gid); err != nil {
@@ -390,6 +415,9 @@ func (a *applier) setOwner(fd int, hdr *tar.Header) error {
 // copy copies the current entry's content to fd through the one buffer.
 func (a *applier) copy(fd int, r io.Reader) error {
 	for {
+		if err := a.interrupted(); err != nil {
+			return err
+		}
 		n, rerr := fillBuffer(r, a.buf)
 		if n > 0 {
 			if err := writeFull(fd, a.buf[:n]); err != nil {
@@ -417,6 +445,9 @@ func (a *applier) copySparse(fd int, r io.Reader, size int64) error {
 	}
 	var off int64
 	for {
+		if err := a.interrupted(); err != nil {
+			return err
+		}
 		n, rerr := fillBuffer(r, a.buf)
 		for i := 0; i < n; i += sparseBlock {
 			b := a.buf[i:min(i+sparseBlock, n)]
@@ -466,7 +497,7 @@ func (a *applier) symlink(hdr *tar.Header, path []string) error {
 	if err != nil {
 		return fmt.Errorf("symlink to %q: %w", hdr.Linkname, err)
 	}
-	if a.chown {
+	if a.asRoot {
 		if err := unix.Fchownat(pd.fd, name, hdr.Uid, hdr.Gid, unix.AT_SYMLINK_NOFOLLOW); err != nil {
 			return fmt.Errorf("chown %d:%d: %w", hdr.Uid, hdr.Gid, err)
 		}
@@ -694,20 +725,38 @@ func entryTimes(hdr *tar.Header) ([2]unix.Timespec, error) {
 // records (the form GNU tar, libarchive and Go's archive/tar write).
 const xattrPrefix = "SCHILY.xattr."
 
-// setEntryXattrs sets the extended attributes of hdr on fd, skipping those
-// the file system or the system does not support.
-func setEntryXattrs(fd int, hdr *tar.Header) error {
+// setXattrs sets the extended attributes of hdr on fd. One that cannot be
+// set here (xattrSkippable) is skipped with a warning: the layer is
+// applied as well as this system and these privileges allow.
+func (a *applier) setXattrs(fd int, hdr *tar.Header) error {
 	for k, v := range hdr.PAXRecords {
 		name, ok := strings.CutPrefix(k, xattrPrefix)
 		if !ok {
 			continue
 		}
 		err := unix.Fsetxattr(fd, name, []byte(v), 0)
-		if err != nil && !xattrUnsupported(err) {
+		if err == nil {
+			continue
+		}
+		if !xattrSkippable(err, a.asRoot) {
 			return fmt.Errorf("set extended attribute %s: %w", name, err)
 		}
+		a.log.WithError(err).WithField("entry", hdr.Name).WithField("xattr", name).
+			Warn("extended attribute not set: not supported here")
 	}
 	return nil
+}
+
+// xattrSkippable tells whether an extended attribute that failed to be set
+// with err may be left out: the file system or the system has no such
+// attribute, or, when not running as root, the attribute needs a
+// privilege (EPERM: on Linux security.capability needs CAP_SETFCAP and
+// trusted.* CAP_SYS_ADMIN, xattr(7); on FreeBSD the system namespace needs
+// root, extattr(2)), as a rootless unpack must (containerd's archive.Apply
+// never sets trusted.* and warns instead). As root, EPERM is a real
+// failure.
+func xattrSkippable(err error, asRoot bool) bool {
+	return xattrUnsupported(err) || (!asRoot && errors.Is(err, unix.EPERM))
 }
 
 func samePath(a, b []string) bool {

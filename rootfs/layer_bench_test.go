@@ -3,6 +3,7 @@ package rootfs
 import (
 	"archive/tar"
 	"bufio"
+	"context"
 	"crypto/sha256"
 	"fmt"
 	"math/rand/v2"
@@ -33,7 +34,7 @@ func BenchmarkApplyLayer(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		err = ApplyLayer(dst, f, "bench")
+		err = ApplyLayer(context.Background(), dst, f, "bench", discardLog())
 		f.Close()
 		if err != nil {
 			b.Fatal(err)
@@ -90,7 +91,7 @@ func TestApplyLayerMatchesGNUTar(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := ApplyLayer(ours, f, "generated"); err != nil {
+	if err := ApplyLayer(context.Background(), ours, f, "generated", discardLog()); err != nil {
 		t.Fatal(err)
 	}
 	f.Close()

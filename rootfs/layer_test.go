@@ -3,16 +3,21 @@ package rootfs
 import (
 	"archive/tar"
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/sirupsen/logrus"
+	logtest "github.com/sirupsen/logrus/hooks/test"
 	"golang.org/x/sys/unix"
 )
 
@@ -101,7 +106,7 @@ func layerTestRoot(t *testing.T) (root, outside string) {
 func applyLayers(t *testing.T, root string, layers ...[]layerEntry) {
 	t.Helper()
 	for i, l := range layers {
-		if err := ApplyLayer(root, bytes.NewReader(layerTar(t, l...)), fmt.Sprintf("layer%d", i)); err != nil {
+		if err := ApplyLayer(context.Background(), root, bytes.NewReader(layerTar(t, l...)), fmt.Sprintf("layer%d", i), discardLog()); err != nil {
 			t.Fatalf("layer %d: %v", i, err)
 		}
 	}
@@ -533,7 +538,7 @@ func TestApplyLayerSparseFile(t *testing.T) {
 	stream = append(stream, tarPadded([]byte("helloworld"))...)
 	stream = append(stream, make([]byte, 1024)...)
 	root, _ := layerTestRoot(t)
-	if err := ApplyLayer(root, bytes.NewReader(stream), testLayer); err != nil {
+	if err := ApplyLayer(context.Background(), root, bytes.NewReader(stream), testLayer, discardLog()); err != nil {
 		t.Fatal(err)
 	}
 	got, err := os.ReadFile(filepath.Join(root, "s"))
@@ -605,7 +610,7 @@ func TestApplyLayerRefuses(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			root, outside := layerTestRoot(t)
 			applyLayers(t, root, tc.lower...)
-			err := ApplyLayer(root, bytes.NewReader(layerTar(t, tc.layer...)), testLayer)
+			err := ApplyLayer(context.Background(), root, bytes.NewReader(layerTar(t, tc.layer...)), testLayer, discardLog())
 			if err == nil {
 				t.Fatalf("applied; tree: %s", layerTree(t, root))
 			}
@@ -631,7 +636,7 @@ func TestApplyLayerRefuses(t *testing.T) {
 
 func TestApplyLayerErrorText(t *testing.T) {
 	root, _ := layerTestRoot(t)
-	err := ApplyLayer(root, bytes.NewReader(layerTar(t, tarFile("../x", ""))), testLayer)
+	err := ApplyLayer(context.Background(), root, bytes.NewReader(layerTar(t, tarFile("../x", ""))), testLayer, discardLog())
 	want := `layer sha256:0123456789abcdef: entry "../x": refused: name has a ".." component`
 	if err == nil || err.Error() != want {
 		t.Errorf("error %v, want %s", err, want)
@@ -648,7 +653,7 @@ func TestApplyLayerFileErrorNamesItsEntry(t *testing.T) {
 	for i := range 200 {
 		entries = append(entries, tarFile(fmt.Sprintf("after%d", i), "x"))
 	}
-	err := ApplyLayer(root, bytes.NewReader(layerTar(t, entries...)), testLayer)
+	err := ApplyLayer(context.Background(), root, bytes.NewReader(layerTar(t, entries...)), testLayer, discardLog())
 	var le *LayerError
 	if !errors.As(err, &le) || le.Entry != "bad" || !strings.Contains(err.Error(), "set extended attribute user.nnn") {
 		t.Errorf("error %v, want one naming entry \"bad\" and its extended attribute", err)
@@ -660,11 +665,11 @@ func TestApplyLayerRefusesSymlinkBeforeWriting(t *testing.T) {
 	// for a symlink planted deep in a path whose start is cached.
 	root, outside := layerTestRoot(t)
 	applyLayers(t, root, []layerEntry{tarFile("a/b/c/f", "1")})
-	err := ApplyLayer(root, bytes.NewReader(layerTar(t,
+	err := ApplyLayer(context.Background(), root, bytes.NewReader(layerTar(t,
 		tarFile("a/b/c/g", "2"),
 		tarSymlink("a/b", "../../outside"),
 		tarFile("a/b/c/h", "3"),
-	)), testLayer)
+	)), testLayer, discardLog())
 	if !errors.Is(err, ErrRefused) {
 		t.Fatalf("error %v, want a refusal", err)
 	}
@@ -689,7 +694,7 @@ func TestApplyLayerBrokenStream(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			root, _ := layerTestRoot(t)
-			err := ApplyLayer(root, bytes.NewReader(tc.stream), testLayer)
+			err := ApplyLayer(context.Background(), root, bytes.NewReader(tc.stream), testLayer, discardLog())
 			if err == nil || err.Error() != tc.want {
 				t.Errorf("error %v, want %s", err, tc.want)
 			}
@@ -699,7 +704,7 @@ func TestApplyLayerBrokenStream(t *testing.T) {
 
 func TestApplyLayerMissingRoot(t *testing.T) {
 	root := filepath.Join(t.TempDir(), "missing")
-	err := ApplyLayer(root, bytes.NewReader(layerTar(t, tarFile("f", "x"))), testLayer)
+	err := ApplyLayer(context.Background(), root, bytes.NewReader(layerTar(t, tarFile("f", "x"))), testLayer, discardLog())
 	if !errors.Is(err, fs.ErrNotExist) || !strings.Contains(err.Error(), testLayer) {
 		t.Errorf("error %v, want a not-exist error naming the layer", err)
 	}
@@ -740,7 +745,7 @@ func FuzzApplyLayer(f *testing.F) {
 				t.Fatal(err)
 			}
 		}
-		err := ApplyLayer(root, bytes.NewReader(data), testLayer)
+		err := ApplyLayer(context.Background(), root, bytes.NewReader(data), testLayer, discardLog())
 		if err != nil {
 			var le *LayerError
 			if !errors.As(err, &le) || le.Layer != testLayer {
@@ -819,4 +824,122 @@ func layerDirNames(t *testing.T, dir string) []string {
 		names = append(names, e.Name())
 	}
 	return names
+}
+
+func discardLog() logrus.FieldLogger {
+	l, _ := logtest.NewNullLogger()
+	return l
+}
+
+// cancelAfter reads r and cancels once more than n bytes have been read.
+type cancelAfter struct {
+	r      io.Reader
+	n      int64
+	cancel context.CancelFunc
+}
+
+func (c *cancelAfter) Read(p []byte) (int, error) {
+	m, err := c.r.Read(p)
+	if c.n -= int64(m); c.n < 0 {
+		c.cancel()
+	}
+	return m, err
+}
+
+func TestApplyLayerStopsInTheMiddleOfAFileWhenTheContextIsDone(t *testing.T) {
+	root, _ := layerTestRoot(t)
+	big := strings.Repeat("x", 4*copyBufferSize) // copied by the main loop, buffer by buffer
+	stream := layerTar(t, tarFile("first", "1"), tarFile("big", big), tarFile("last", "3"))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	// Half way through big's content.
+	r := &cancelAfter{r: bytes.NewReader(stream), n: int64(len(stream) / 2), cancel: cancel}
+	err := ApplyLayer(ctx, root, r, testLayer, discardLog())
+	var le *LayerError
+	if !errors.As(err, &le) || le.Entry != "big" || !errors.Is(err, context.Canceled) {
+		t.Fatalf("error %v, want a *LayerError for entry \"big\" wrapping context.Canceled", err)
+	}
+	assertNoEntry(t, filepath.Join(root, "last"))
+}
+
+func TestApplyLayerStopsBetweenEntriesWithTheContextsCause(t *testing.T) {
+	root, _ := layerTestRoot(t)
+	stop := errors.New("interrupt signal received")
+	ctx, cancel := context.WithCancelCause(context.Background())
+	cancel(stop)
+	err := ApplyLayer(ctx, root, bytes.NewReader(layerTar(t, tarFile("f", "x"))), testLayer, discardLog())
+	if want := "layer " + testLayer + ": interrupt signal received"; !errors.Is(err, stop) || err.Error() != want {
+		t.Fatalf("error %v, want %s", err, want)
+	}
+	if got := layerTree(t, root); got != "" {
+		t.Errorf("root holds %s", got)
+	}
+}
+
+func assertNoEntry(t *testing.T, p string) {
+	t.Helper()
+	if _, err := os.Lstat(p); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("%s: %v, want it not to exist", p, err)
+	}
+}
+
+func TestXattrSkippable(t *testing.T) {
+	tests := []struct {
+		name   string
+		err    error
+		asRoot bool
+		skip   bool
+	}{
+		{"unsupported_as_root", unix.EOPNOTSUPP, true, true},
+		{"unsupported_not_as_root", unix.EOPNOTSUPP, false, true},
+		{"EPERM_not_as_root_is_not_supported_here", unix.EPERM, false, true},
+		{"EPERM_as_root_is_fatal", unix.EPERM, true, false},
+		{"other_errors_are_fatal", unix.EINVAL, false, false},
+		{"ENOSPC_is_fatal", unix.ENOSPC, false, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := xattrSkippable(tt.err, tt.asRoot); got != tt.skip {
+				t.Errorf("xattrSkippable(%v, asRoot %v) = %v, want %v", tt.err, tt.asRoot, got, tt.skip)
+			}
+		})
+	}
+}
+
+// privilegedXattr is an extended attribute only root may set: trusted.*
+// needs CAP_SYS_ADMIN on Linux (xattr(7)), the system namespace root on
+// FreeBSD (extattr(2)).
+func privilegedXattr() string {
+	if runtime.GOOS == "freebsd" {
+		return "system.runj-go"
+	}
+	return "trusted.runj-go"
+}
+
+func TestApplyLayerSkipsPrivilegedXattrsWhenNotRoot(t *testing.T) {
+	if os.Geteuid() == 0 {
+		t.Skip("running as root, where a privileged extended attribute is set (TestXattrSkippable covers EPERM as root)")
+	}
+	root, _ := layerTestRoot(t)
+	f := tarFile("bin/ping", "ping")
+	f.PAXRecords = map[string]string{xattrPrefix + privilegedXattr(): "v"}
+	d := tarDir("bin/", 0o755)
+	d.PAXRecords = map[string]string{xattrPrefix + privilegedXattr(): "v"}
+	log, hook := logtest.NewNullLogger()
+	if err := ApplyLayer(context.Background(), root, bytes.NewReader(layerTar(t, d, f)), testLayer, log); err != nil {
+		t.Fatalf("ApplyLayer: %v", err)
+	}
+	if got := layerTree(t, root); got != "bin/ bin/ping=ping" {
+		t.Errorf("tree %s", got)
+	}
+	var warned []string
+	for _, e := range hook.AllEntries() {
+		if e.Level == logrus.WarnLevel && e.Data["xattr"] == privilegedXattr() {
+			warned = append(warned, e.Data["entry"].(string))
+		}
+	}
+	slices.Sort(warned)
+	if !slices.Equal(warned, []string{"bin/", "bin/ping"}) {
+		t.Errorf("warnings for %q, want one for bin/ and one for bin/ping", warned)
+	}
 }

@@ -1,12 +1,18 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
 
 	"github.com/spf13/cobra"
 
 	"github.com/runj-go/runj-go/bundle"
+	"github.com/runj-go/runj-go/jailspec"
+	"github.com/runj-go/runj-go/oci/rctl"
 )
 
 func (a *app) bundleCommand() *cobra.Command {
@@ -29,7 +35,10 @@ func (a *app) bundleCreateCommand() *cobra.Command {
 BUNDLE/rootfs, verifying every blob's digest and size, and writes
 BUNDLE/config.json from the image configuration on top of the defaults of
 'runj-go spec'. BUNDLE is created if needed; a non-empty BUNDLE is replaced
-only with --force. A refused or failed image leaves BUNDLE as it was.`,
+only with --force. A refused or failed image, or an interrupt (SIGINT,
+SIGTERM), leaves BUNDLE as it was. Image labels that runj-go would obey as
+annotations (org.freebsd.jail.*, org.freebsd.parentJail, org.freebsd.rctl)
+are dropped with a warning.`,
 		Args: exactArgs(1, "bundle directory"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if image == "" {
@@ -39,14 +48,21 @@ only with --force. A refused or failed image leaves BUNDLE as it was.`,
 			if err != nil {
 				return fmt.Errorf("--image: %w", err)
 			}
-			var opts bundle.ImageOptions
-			opts.Force = force
+			opts := bundle.ImageOptions{Force: force, RuntimeAnnotations: obeyedAnnotations()}
 			if platform != "" {
 				if opts.Platform, err = bundle.ParsePlatform(platform); err != nil {
 					return fmt.Errorf("--platform: %w", err)
 				}
 			}
-			img, err := bundle.CreateFromImage(args[0], ref, opts, a.log)
+			// Stopped by a signal, CreateFromImageContext removes what it
+			// made: a killed runj-go would leave a partial bundle.
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			img, err := bundle.CreateFromImageContext(ctx, args[0], ref, opts, a.log)
+			if ctx.Err() != nil && errors.Is(err, context.Cause(ctx)) {
+				a.log.WithError(err).Debug("bundle create stopped")
+				return fmt.Errorf("bundle create: %v: stopped; %s is left as it was", context.Cause(ctx), args[0])
+			}
 			if errors.Is(err, bundle.ErrBundleNotEmpty) {
 				return fmt.Errorf("%w; use --force to replace its contents", err)
 			}
@@ -62,4 +78,11 @@ only with --force. A refused or failed image leaves BUNDLE as it was.`,
 	f.StringVar(&platform, "platform", "", "OS/ARCH[/VARIANT] of the manifest to use (default freebsd/"+bundle.DefaultPlatform().Architecture+")")
 	f.BoolVarP(&force, "force", "f", false, "replace the contents of a non-empty bundle directory")
 	return cmd
+}
+
+// obeyedAnnotations are the annotations runj-go obeys, from the tables
+// that create and 'runj-go features' use: an image's labels with these
+// keys are not copied into its bundle.
+func obeyedAnnotations() []string {
+	return append(jailspec.Annotations(), rctl.Annotation)
 }

@@ -2,32 +2,49 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/sirupsen/logrus"
+
+	"github.com/runj-go/runj-go/bundle"
 	"github.com/runj-go/runj-go/bundle/imagespec"
 	"github.com/runj-go/runj-go/bundle/imagetest"
+	"github.com/runj-go/runj-go/oci"
 )
 
 // runCLI runs the runj-go command line in this process and returns its
 // standard output and error.
 func runCLI(t *testing.T, args ...string) (string, error) {
 	t.Helper()
+	out, _, err := runCLIContext(t, context.Background(), nil, args...)
+	return out, err
+}
+
+// runCLIContext runs the command line with ctx and, if not nil, hook on
+// its logger, and returns its standard output and error.
+func runCLIContext(t *testing.T, ctx context.Context, hook logrus.Hook, args ...string) (stdout, stderr string, err error) {
+	t.Helper()
 	a := newApp()
-	var stderr bytes.Buffer
-	a.log.SetOutput(&stderr)
+	var errBuf bytes.Buffer
+	a.log.SetOutput(&errBuf)
+	if hook != nil {
+		a.log.AddHook(hook)
+	}
 	cmd := a.rootCommand()
 	var out bytes.Buffer
 	cmd.SetOut(&out)
-	cmd.SetErr(&stderr)
+	cmd.SetErr(&errBuf)
 	cmd.SetArgs(args)
-	err := cmd.Execute()
+	err = cmd.ExecuteContext(ctx)
 	a.close()
-	return out.String(), err
+	return out.String(), errBuf.String(), err
 }
 
 // helloImage writes a layout with the image "hello" for FreeBSD on this
@@ -145,5 +162,85 @@ func TestBundleCreate_failure_exits_1_and_leaves_no_bundle(t *testing.T) {
 	}
 	if _, err := os.Stat(dir); !os.IsNotExist(err) {
 		t.Errorf("bundle directory after a failure: %v", err)
+	}
+}
+
+// The labels an image may not set are the annotations the runtime obeys,
+// every one that 'runj-go features' lists as honoured.
+func TestBundleCreate_drops_the_labels_runj_go_obeys(t *testing.T) {
+	honoured := strings.Split(oci.Features(version).Annotations["org.freebsd.runj-go.annotations.honoured"], ",")
+	if len(honoured) < 2 {
+		t.Fatalf("features lists the honoured annotations %q", honoured)
+	}
+	labels := map[string]string{"org.example": "kept"}
+	var want []string
+	for _, k := range honoured {
+		if strings.HasSuffix(k, ".") {
+			k += "raw_sockets" // a prefix: org.freebsd.jail.allow.
+		}
+		labels[k] = "from the image"
+		want = append(want, k)
+	}
+	slices.Sort(want)
+	l := imagetest.New(t, t.TempDir())
+	cfg := imagespec.Image{OS: "freebsd", Architecture: runtime.GOARCH,
+		Config: imagespec.ImageConfig{Entrypoint: []string{"/app"}, Labels: labels}}
+	l.WriteIndex(l.Image(cfg, false, l.Layer(imagetest.Uncompressed, imagetest.Entry{Name: "app"})))
+	dir := filepath.Join(t.TempDir(), "b")
+	_, stderr, err := runCLIContext(t, context.Background(), nil, "bundle", "create", "--image", l.Dir, dir)
+	if err != nil {
+		t.Fatalf("bundle create: %v", err)
+	}
+	b, err := bundle.Load(dir, logrus.New())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range want {
+		if v, ok := b.Spec.Annotations[k]; ok {
+			t.Errorf("annotation %s = %q, copied from the image's label", k, v)
+		}
+		if !strings.Contains(stderr, "label="+k+" ") {
+			t.Errorf("no warning on stderr names the label %s:\n%s", k, stderr)
+		}
+	}
+	if b.Spec.Annotations["org.example"] != "kept" {
+		t.Errorf("annotations %v lack the label org.example", b.Spec.Annotations)
+	}
+	if got := strings.Count(stderr, "level=warning msg=\"dropping the image label"); got != len(want) {
+		t.Errorf("%d warnings, want %d:\n%s", got, len(want), stderr)
+	}
+}
+
+// cancelOn cancels when the logger logs message.
+type cancelOn struct {
+	message string
+	cancel  context.CancelFunc
+}
+
+func (c cancelOn) Levels() []logrus.Level { return logrus.AllLevels }
+
+func (c cancelOn) Fire(e *logrus.Entry) error {
+	if e.Message == c.message {
+		c.cancel()
+	}
+	return nil
+}
+
+func TestBundleCreate_stopped_leaves_no_bundle(t *testing.T) {
+	l := helloImage(t)
+	dir := filepath.Join(t.TempDir(), "b")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	// What SIGINT does through signal.NotifyContext, at a known moment.
+	hook := cancelOn{message: "applying layer 1 of 1", cancel: cancel}
+	_, _, err := runCLIContext(t, ctx, hook, "--debug", "bundle", "create", "--image", l.Dir, dir)
+	if want := "bundle create: context canceled: stopped; " + dir + " is left as it was"; err == nil || err.Error() != want {
+		t.Errorf("error %v, want %s", err, want)
+	}
+	if _, err := os.Stat(filepath.Dir(dir)); err != nil {
+		t.Fatal(err)
+	}
+	if entries, _ := os.ReadDir(filepath.Dir(dir)); len(entries) != 0 {
+		t.Errorf("left behind: %v", entries)
 	}
 }
