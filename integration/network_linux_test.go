@@ -430,3 +430,28 @@ func TestNetworkPlan(t *testing.T) {
 		})
 	}
 }
+
+// TestParentWithoutSuser: a child jail may not be given a permission its
+// parent lacks (kern_jail_set: EPERM). allow.suser and
+// allow.reserved_ports are left to the kernel's default unless asked
+// for, so a container goes under a parent made without them; asking for
+// one explicitly there fails, and the failed create leaves nothing.
+func TestParentWithoutSuser(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	allow := func(parent, suser string) func(*specs.Spec) {
+		return func(s *specs.Spec) {
+			s.Annotations = map[string]string{"org.freebsd.jail.allow.suser": suser}
+			if parent != "" {
+				s.Annotations["org.freebsd.parentJail"] = parent
+			}
+		}
+	}
+	e.create("pod", e.bundle(allow("", "0"), "sleep"))
+	e.create("c1", e.bundle(jailNet(specs.FreeBSDJail{Parent: "pod"}), "sleep"))
+	e.fails("create jail pod.c2: jail_set: allow.suser under parent \"pod\" without it: operation not permitted",
+		"create", "--bundle", e.bundle(allow("pod", "1"), "sleep"), "c2")
+	e.checkGone("c2")
+	e.mustRunj("delete", "--force", "pod")
+	e.checkNoJails()
+}

@@ -53,7 +53,8 @@ type allowFlag struct {
 
 // allowFlags lists every boolean of freebsd.jail.allow. Defaults follow
 // config-freebsd.md: all off except reservedPorts and suser, which are also
-// on in the kernel's JAIL_DEFAULT_ALLOW (sys/kern/kern_jail.c).
+// on in the kernel's JAIL_DEFAULT_ALLOW (sys/kern/kern_jail.c) and so are
+// not passed unless config.json sets them.
 var allowFlags = []allowFlag{
 	{"setHostname", "allow.set_hostname", false},
 	{"rawSockets", "allow.raw_sockets", false},
@@ -360,10 +361,17 @@ func (t *translator) allow() (Params, int) {
 		if !ok {
 			v, ok = annotated[f.param]
 		}
+		delete(annotated, f.param)
+		if !ok && f.def {
+			// Left to the kernel, whose default is on for a jail whose
+			// parent has it (sys/kern/kern_jail.c: JAIL_DEFAULT_ALLOW &
+			// ppr->pr_allow): asked for explicitly under a parent that
+			// lacks it, jail_set fails with EPERM.
+			continue
+		}
 		if !ok {
 			v = f.def
 		}
-		delete(annotated, f.param)
 		ps = append(ps, BoolParam(f.param, v))
 	}
 	var mounts []string

@@ -86,8 +86,6 @@ func TestTranslate_defaults(t *testing.T) {
 		BoolParam("allow.quotas", false),
 		BoolParam("allow.socket_af", false),
 		BoolParam("allow.mlock", false),
-		BoolParam("allow.reserved_ports", true),
-		BoolParam("allow.suser", true),
 		BoolParam("allow.mount", false),
 	}
 	if !reflect.DeepEqual(j.Params, want) {
@@ -430,13 +428,15 @@ func TestTranslate_allow_flags(t *testing.T) {
 	for _, f := range flags {
 		tests = append(tests,
 			translateCase{
-				name: f.json + " unset gives the default",
-				want: map[string]any{f.param: f.def},
+				name:   f.json + " unset gives the default",
+				want:   defaultWant(f.param, f.def),
+				absent: defaultAbsent(f.param, f.def),
 			},
 			translateCase{
 				name:    f.json + " in an allow object without it gives the default",
 				members: jailSect(`"allow": {"mount": []}`),
-				want:    map[string]any{f.param: f.def},
+				want:    defaultWant(f.param, f.def),
+				absent:  defaultAbsent(f.param, f.def),
 			},
 			translateCase{
 				name:    f.json + " true is passed",
@@ -451,7 +451,8 @@ func TestTranslate_allow_flags(t *testing.T) {
 			translateCase{
 				name:    f.json + " null gives the default",
 				members: jailSect(`"allow": {"` + f.json + `": null}`),
-				want:    map[string]any{f.param: f.def},
+				want:    defaultWant(f.param, f.def),
+				absent:  defaultAbsent(f.param, f.def),
 			},
 			translateCase{
 				name:    f.json + " annotation true is passed",
@@ -951,4 +952,21 @@ func TestSharing(t *testing.T) {
 	if _, ok := ParseSharing("share"); ok {
 		t.Error(`ParseSharing("share") succeeded`)
 	}
+}
+
+// defaultWant and defaultAbsent are what an unset allow flag passes: a
+// false default explicitly, a true default not at all, the kernel's
+// default being on when the parent jail has it.
+func defaultWant(param string, def bool) map[string]any {
+	if def {
+		return nil
+	}
+	return map[string]any{param: false}
+}
+
+func defaultAbsent(param string, def bool) []string {
+	if def {
+		return []string{param}
+	}
+	return nil
 }

@@ -245,7 +245,9 @@ func (s *sim) CreateJail(ps jailspec.Params) (int, error) {
 //   - sysvmsg, sysvsem or sysvshm new or inherit under a parent that has
 //     it disabled, as a jail made without the parameter has
 //     (sys/kern/sysv_msg.c msg_prison_check, sysv_sem.c sem_prison_check,
-//     sysv_shm.c shm_prison_check: EPERM).
+//     sysv_shm.c shm_prison_check: EPERM);
+//   - an allow.* permission asked for under a parent that was made
+//     without it (kern_jail_set: pr_allow & ~ppr->pr_allow, EPERM).
 func (t *simTable) checkJailParams(parent string, ps jailspec.Params) error {
 	_, vnet := ps.Get("vnet")
 	_, ip4 := ps.Get("ip4")
@@ -262,6 +264,11 @@ func (t *simTable) checkJailParams(parent string, ps jailspec.Params) error {
 			if err := json.Unmarshal(j.Params, &parentParams); err != nil {
 				return err
 			}
+		}
+	}
+	for _, p := range ps {
+		if p.Kind == jailspec.Bool && p.Bool && strings.HasPrefix(p.Name, "allow.") && parentParams[p.Name] == false {
+			return fmt.Errorf("jail_set: %s under parent %q without it: %w", p.Name, parent, syscall.EPERM)
 		}
 	}
 	for _, name := range []string{"sysvmsg", "sysvsem", "sysvshm"} {

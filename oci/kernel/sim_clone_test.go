@@ -201,4 +201,13 @@ func TestSim_jail_set_refuses_what_the_kernel_refuses(t *testing.T) {
 	if _, err := s.CreateJail(jailspec.Params{name("ipc.c"), root, jailspec.SysParam("sysvshm", jailspec.Inherit)}); err != nil {
 		t.Errorf("sysvshm inherit under a parent with it: %v", err)
 	}
+	if _, err := s.CreateJail(jailspec.Params{name("nosuser"), root, jailspec.BoolParam("allow.suser", false)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CreateJail(jailspec.Params{name("nosuser.a"), root, jailspec.BoolParam("allow.suser", true)}); !errors.Is(err, syscall.EPERM) {
+		t.Errorf("allow.suser under a parent without it: %v, want EPERM", err)
+	}
+	if _, err := s.CreateJail(jailspec.Params{name("nosuser.b"), root, jailspec.BoolParam("allow.raw_sockets", false)}); err != nil {
+		t.Errorf("no allow.suser under a parent without it: %v", err)
+	}
 }
