@@ -78,6 +78,7 @@ func NewPlan(b *bundle.Bundle, id, stateRoot string) (*Plan, error) {
 		return nil, err
 	}
 	mounts = append(mounts, specMounts...)
+	j.Params = append(j.Params, jailspec.IntParam("devfs_ruleset", int32(jailDevfsRuleset(mounts))))
 	p := &Plan{
 		Jail:      JailPlan{Name: j.Name, Parent: j.Parent, Params: j.Params},
 		Mounts:    mounts,
@@ -108,6 +109,25 @@ func NewPlan(b *bundle.Bundle, id, stateRoot string) (*Plan, error) {
 		}
 	}
 	return p, nil
+}
+
+// defaultDevfsRuleset is devfs.rules' devfsrules_jail, the ruleset of a
+// devfs mount that names none (rootfs.Plan) and of the jail's own.
+const defaultDevfsRuleset = 4
+
+// jailDevfsRuleset is the jail's devfs_ruleset parameter: the ruleset the
+// kernel imposes on a devfs that processes in the jail mount themselves
+// (with allow.mount.devfs; sys/fs/devfs/devfs_vfsops.c: devfs_mount takes
+// the jail's pr_devfs_rsnum). The kernel's default, 0, is no ruleset: the
+// whole of /dev. It is the ruleset of the container's devfs on /dev, or
+// devfsrules_jail.
+func jailDevfsRuleset(mounts []rootfs.Mount) uint16 {
+	for _, m := range mounts {
+		if rs, ok := m.DevfsRuleset(); ok && m.Dest == "/dev" {
+			return rs
+		}
+	}
+	return defaultDevfsRuleset
 }
 
 // setPath points the jail's path parameter at path.
