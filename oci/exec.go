@@ -76,6 +76,18 @@ func (r *Runtime) Exec(id string, o ExecOpts) (*Process, error) {
 		return nil, fmt.Errorf("exec in container %s: %w", id, err)
 	}
 	pid := init.cmd.Process.Pid
+	// The container's init may have exited while the process joined the
+	// jail, where a jail, unlike a PID namespace whose init is gone,
+	// still takes it; clearing the jail on init's exit (the shim's kill
+	// --all) may have missed it. It must not outlive the container.
+	if s, err := status(st); err != nil || s == StatusStopped {
+		init.kill()
+		stopCatching(sigs)
+		if term != nil {
+			term.Close()
+		}
+		return nil, fmt.Errorf("cannot exec in a stopped container: %w", ErrNotRunning)
+	}
 	if o.PidFile != "" {
 		if err := writePidFile(o.PidFile, pid); err != nil {
 			init.kill()

@@ -85,10 +85,16 @@ func Init(k kernel.Kernel) error {
 	// runtime reads end of file when the exec succeeded, and the error
 	// when it did not.
 	if err := closeExtraFds(3 + cfg.PreserveFds); err != nil {
-		return err
+		return execFailed(pipe, &cfg, err)
 	}
 	err = unix.Exec(path, cfg.Process.Args, cfg.Process.Env)
-	err = fmt.Errorf("exec %s: %w", cfg.Process.Args[0], err)
+	return execFailed(pipe, &cfg, fmt.Errorf("exec %s: %w", cfg.Process.Args[0], err))
+}
+
+// execFailed ends init when it could not execute the process. For exec
+// the runtime still reads the pipe and reports err; for create, start has
+// returned already, and err goes to the process's stderr.
+func execFailed(pipe *os.File, cfg *initConfig, err error) error {
 	if cfg.FifoFd < 0 && reply(pipe, initReply{Error: err.Error()}) == nil {
 		return ErrReported
 	}

@@ -8,7 +8,28 @@ import (
 	"syscall"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/runj-go/runj-go/jailspec"
+	"github.com/runj-go/runj-go/oci/procs"
+	"github.com/runj-go/runj-go/oci/state"
 )
+
+// liveProcs lists the processes in the jail of a container in status s.
+// A stopped container's jail id is used only while the jail of its name
+// still has it: removed behind the runtime's back, or after a reboot, the
+// id may be another jail's.
+func (r *Runtime) liveProcs(st *state.State, s string) ([]procs.Info, error) {
+	if s == StatusStopped && st.JID != 0 {
+		jid, err := r.Kernel.LookupJail(st.JailName)
+		if errors.Is(err, jailspec.ErrNotFound) || err == nil && jid != st.JID {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	return r.containerProcs(st)
+}
 
 // ParseSignal reads a signal as a number (go-runc) or a name with or
 // without "SIG" (runtime-tools), in any case.
@@ -61,7 +82,7 @@ func (r *Runtime) Kill(id string, sig syscall.Signal, all bool) error {
 		}
 		return nil
 	}
-	ps, err := r.containerProcs(st)
+	ps, err := r.liveProcs(st, s)
 	if err != nil {
 		return err
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/runj-go/runj-go/jailspec"
 	"github.com/runj-go/runj-go/netns"
 	"github.com/runj-go/runj-go/oci/kernel"
+	"github.com/runj-go/runj-go/oci/procs"
 	"github.com/runj-go/runj-go/oci/state"
 )
 
@@ -575,5 +576,39 @@ func TestCreateJail_missing_parent(t *testing.T) {
 	checkOps(t, k, []string{"jail_get pod"})
 	if len(c.State().Steps) != 0 {
 		t.Errorf("steps recorded: %+v", c.State().Steps)
+	}
+}
+
+// procsKernel is fakeKernel with jail processes.
+type procsKernel struct {
+	*fakeKernel
+	procs map[int][]procs.Info
+}
+
+func (k procsKernel) JailProcs(jid int) ([]procs.Info, error) {
+	k.ops = append(k.ops, fmt.Sprint("jail_procs ", jid))
+	return k.procs[jid], nil
+}
+
+// A stopped container's jail id is another jail's once its own jail is
+// gone: liveProcs lists nothing then rather than that jail's processes.
+func TestLiveProcs_of_a_stopped_container_only_in_its_own_jail(t *testing.T) {
+	k := procsKernel{fakeKernel: newFakeKernel(), procs: map[int][]procs.Info{5: {{Pid: 4242}}}}
+	r := newNetRuntime(t, k.fakeKernel)
+	r.Kernel = k
+	st := &state.State{JID: 5, JailName: "c1"}
+	for _, tc := range []struct {
+		jails map[string]int
+		want  int
+	}{
+		{map[string]int{}, 0},
+		{map[string]int{"c1": 7, "other": 5}, 0},
+		{map[string]int{"c1": 5}, 1},
+	} {
+		k.jails = tc.jails
+		got, err := r.liveProcs(st, StatusStopped)
+		if err != nil || len(got) != tc.want {
+			t.Errorf("jails %v: liveProcs = %v, %v; want %d processes", tc.jails, got, err, tc.want)
+		}
 	}
 }

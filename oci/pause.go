@@ -134,7 +134,7 @@ func (r *Runtime) Procs(id string) ([]procs.Info, error) {
 	if s == StatusCreating {
 		return nil, ErrNotRunning
 	}
-	all, err := r.containerProcs(st)
+	all, err := r.liveProcs(st, s)
 	if err != nil {
 		return nil, err
 	}

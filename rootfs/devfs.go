@@ -121,6 +121,12 @@ type DevfsRule struct {
 	Include uint16 `json:"include,omitempty"`
 }
 
+// hasActions tells whether r does anything to the nodes it selects
+// besides including a ruleset.
+func (r DevfsRule) hasActions() bool {
+	return r.Hide || r.Unhide || r.UID != nil || r.GID != nil || r.Mode != nil
+}
+
 // Ruleset returns the ruleset number of r.ID (rid2rsn).
 func (r DevfsRule) Ruleset() uint16 { return uint16(r.ID >> 16) }
 
@@ -268,9 +274,11 @@ const devfsRuleStep = 100
 //
 // So each unconditional include of base is replaced by the rules of the
 // ruleset it includes, less their own includes, which the kernel does not
-// follow from base either; an include with conditions is kept as it is:
-// the kernel follows it from the copy as it does from base. The rules
-// returned have no ID.
+// follow from base either (their other actions it runs); an include with
+// conditions is kept as it is: the kernel follows it from the copy as it
+// does from base. This holds for the default depth, 1; a host that raised
+// vfs.devfs.rule_depth gets the rules of depth 1. The rules returned have
+// no ID.
 func CopyRuleset(base uint16, rulesOf func(rs uint16) ([]DevfsRule, error)) ([]DevfsRule, error) {
 	rules, err := rulesOf(base)
 	if err != nil {
@@ -288,12 +296,18 @@ func CopyRuleset(base uint16, rulesOf func(rs uint16) ([]DevfsRule, error)) ([]D
 			return nil, fmt.Errorf("devfs ruleset %d, included by ruleset %d: %w", r.Include, base, err)
 		}
 		// An include rule may have actions of its own too.
-		if own := (DevfsRule{Hide: r.Hide, Unhide: r.Unhide, UID: r.UID, GID: r.GID, Mode: r.Mode}); own != (DevfsRule{}) {
+		if own := (DevfsRule{Hide: r.Hide, Unhide: r.Unhide, UID: r.UID, GID: r.GID, Mode: r.Mode}); own.hasActions() {
 			out = append(out, own)
 		}
 		for _, ir := range included {
+			// The kernel runs a nested include rule's own actions
+			// but not its include (devfs_rule_run checks the depth
+			// last).
 			if ir.Include != 0 {
-				continue
+				ir.Include = 0
+				if !ir.hasActions() {
+					continue
+				}
 			}
 			ir.ID = 0
 			out = append(out, ir)

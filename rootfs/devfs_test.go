@@ -530,7 +530,11 @@ var stockRulesets = map[uint16][]DevfsRule{
 	6: {
 		{ID: MkRID(6, 100), Pattern: "bpf*", Include: 2},
 		{ID: MkRID(6, 200), Include: 5, Mode: ptr(uint16(0o600))},
+		{ID: MkRID(6, 300), Include: 7},
 	},
+	// 7 has an include with an action of its own, which runs two levels
+	// down where the include does not.
+	7: {{ID: MkRID(7, 100), Pattern: "mem", Include: 1, Hide: true}},
 }
 
 func stockRules(rs uint16) ([]DevfsRule, error) { return stockRulesets[rs], nil }
@@ -563,6 +567,7 @@ func TestCopyRuleset(t *testing.T) {
 			{Pattern: "bpf*", Include: 2},
 			{Mode: ptr(uint16(0o600))},
 			{Pattern: "pf", Unhide: true},
+			{Pattern: "mem", Hide: true},
 		}},
 		{9, nil},
 	} {
